@@ -1,0 +1,127 @@
+"""Covariance structures of the estimator: full, tied, diag and spherical.
+
+Shapes follow scikit-learn: ``full`` (K, D, D), ``tied`` (D, D), ``diag`` (K, D), ``spherical`` (K,).
+Every second moment is taken around a mean (centred), never as E[x x^T] - mu mu^T, which loses all
+precision for a tight cluster far from the origin.
+"""
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from .gaussian import LOG_2PI
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+# Added to N_k so that an empty component divides by a tiny number instead of zero (as scikit-learn does).
+NK_FLOOR = 10 * np.finfo(np.float64).eps
+
+SINGULAR_MESSAGE = (
+    "the covariance of component {k} is singular or not positive definite: the component has collapsed onto "
+    "too few distinct points (for example repeated data points). Increase reg_covar (it is {reg_covar:g}), "
+    "use fewer components, or rescale the data."
+)
+
+
+def n_parameters(n_components, n_features, covariance_type):
+    """Free parameters of a mixture: K - 1 weights, K D means, and the covariance entries (:eq:`eq-n-parameters`)."""
+    D, K = n_features, n_components
+    covariance = {"full": K * D * (D + 1) / 2, "tied": D * (D + 1) / 2, "diag": K * D, "spherical": K}
+    return int(covariance[covariance_type] + K * D + K - 1)
+
+
+def estimate_parameters(X, resp, covariance_type, reg_covar):
+    """M-step from responsibilities for any covariance type, two passes (means first, then centred moments).
+
+    Returns weights (K,), means (K, D) and covariances in the shape of ``covariance_type``.
+    """
+    nk = resp.sum(axis=0) + NK_FLOOR
+    means = (resp.T @ X) / nk[:, None]
+    K, D = means.shape
+    if covariance_type in ("full", "tied"):
+        covs = np.empty((K, D, D))
+        for k in range(K):
+            diff = X - means[k]
+            covs[k] = (resp[:, k, None] * diff).T @ diff
+        if covariance_type == "full":
+            covariances = covs / nk[:, None, None]
+            covariances[:, np.arange(D), np.arange(D)] += reg_covar
+        else:
+            covariances = covs.sum(axis=0) / nk.sum()
+            covariances.flat[:: D + 1] += reg_covar
+    else:
+        diag = np.stack([resp[:, k] @ (X - means[k]) ** 2 for k in range(K)]) / nk[:, None]
+        covariances = diag + reg_covar if covariance_type == "diag" else diag.mean(axis=1) + reg_covar
+    return nk / nk.sum(), means, covariances
+
+
+def precisions_cholesky(covariances, covariance_type, reg_covar=0.0):
+    """Cholesky factors of the precisions, as scikit-learn stores them (``precisions_cholesky_``).
+
+    For full and tied, the upper-triangular P with P P^T = Sigma^{-1}; for diag and spherical, 1/sqrt(Sigma).
+    Raises ValueError naming the collapsed component when a covariance is not positive definite.
+    """
+    if covariance_type in ("full", "tied"):
+        stack = covariances if covariance_type == "full" else covariances[None]
+        D = stack.shape[-1]
+        chol = np.empty_like(stack)
+        for k, cov in enumerate(stack):
+            try:
+                lower = np.linalg.cholesky(cov)
+            except np.linalg.LinAlgError:
+                raise ValueError(SINGULAR_MESSAGE.format(k=k, reg_covar=reg_covar)) from None
+            chol[k] = solve_triangular(lower, np.eye(D), lower=True).T
+        return chol if covariance_type == "full" else chol[0]
+    covariances = np.asarray(covariances)
+    bad = np.argwhere(~(covariances > 0))
+    if bad.size:
+        raise ValueError(SINGULAR_MESSAGE.format(k=int(bad[0, 0]), reg_covar=reg_covar))
+    return 1.0 / np.sqrt(covariances)
+
+
+def precisions_from_cholesky(prec_chol, covariance_type):
+    """The precision matrices (or vectors) P P^T from their Cholesky factors."""
+    if covariance_type == "full":
+        return prec_chol @ np.swapaxes(prec_chol, 1, 2)
+    if covariance_type == "tied":
+        return prec_chol @ prec_chol.T
+    return prec_chol**2
+
+
+def covariances_from_cholesky(prec_chol, covariance_type):
+    """The covariances implied by precision Cholesky factors (used when only precisions are given)."""
+    if covariance_type == "full":
+        inverse = np.linalg.inv(prec_chol)
+        return np.swapaxes(inverse, 1, 2) @ inverse
+    if covariance_type == "tied":
+        inverse = np.linalg.inv(prec_chol)
+        return inverse.T @ inverse
+    return 1.0 / prec_chol**2
+
+
+def log_det_cholesky(prec_chol, covariance_type, n_features):
+    """log det of the precision's Cholesky factor, i.e. -1/2 log det Sigma, per component (or shared)."""
+    if covariance_type == "full":
+        return np.sum(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)), axis=1)
+    if covariance_type == "tied":
+        return np.sum(np.log(np.diag(prec_chol)))
+    if covariance_type == "diag":
+        return np.sum(np.log(prec_chol), axis=1)
+    return n_features * np.log(prec_chol)
+
+
+def log_gaussian_prob(X, means, prec_chol, covariance_type):
+    """log N(x_n | mu_k, Sigma_k) for every point and component, shape (N, K) (:eq:`eq-gaussian-log-pdf`)."""
+    N, D = X.shape
+    K = means.shape[0]
+    log_det = log_det_cholesky(prec_chol, covariance_type, D)
+    mahalanobis = np.empty((N, K))
+    for k in range(K):
+        diff = X - means[k]
+        if covariance_type == "full":
+            y = diff @ prec_chol[k]
+        elif covariance_type == "tied":
+            y = diff @ prec_chol
+        else:
+            y = diff * prec_chol[k]
+        mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
+    return -0.5 * (D * LOG_2PI + mahalanobis) + log_det
