@@ -11,6 +11,7 @@ from .kmeans import KMeansResult, assign_clusters, kmeans, kmeans_objective, kme
 from .likelihood import log_joint, log_likelihood, logsumexp
 from .mixture import ConvergenceWarning, GaussianMixture, NotFittedError
 from .plotting import (
+    component_colors,
     plot_density_contours,
     plot_ellipses,
     plot_lower_bound,
@@ -28,6 +29,7 @@ __all__ = [
     "Mixture",
     "NotFittedError",
     "assign_clusters",
+    "component_colors",
     "e_step",
     "gaussian_log_pdf",
     "kmeans",

@@ -78,6 +78,23 @@ def precisions_cholesky(covariances, covariance_type, reg_covar=0.0):
     return 1.0 / np.sqrt(covariances)
 
 
+def check_not_degenerate(covariances, covariance_type, variance_floor, reg_covar):
+    """Raise the collapse message if a covariance's smallest variance is below ``variance_floor``.
+
+    A component that has collapsed onto repeated points gets a covariance of rounding-error size (say
+    1e-31), which a Cholesky factorisation may still accept; relative to the data's own spread it is
+    singular, and the likelihood it reports is meaningless.
+    """
+    if covariance_type in ("full", "tied"):
+        stack = covariances if covariance_type == "full" else covariances[None]
+        smallest = np.linalg.eigvalsh(stack)[:, 0]
+    else:
+        smallest = covariances.min(axis=1) if covariance_type == "diag" else covariances
+    bad = np.flatnonzero(~(smallest > variance_floor))
+    if bad.size:
+        raise ValueError(SINGULAR_MESSAGE.format(k=int(bad[0]), reg_covar=reg_covar))
+
+
 def precisions_from_cholesky(prec_chol, covariance_type):
     """The precision matrices (or vectors) P P^T from their Cholesky factors."""
     if covariance_type == "full":

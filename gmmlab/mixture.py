@@ -8,6 +8,7 @@ import numpy as np
 from ._checks import check_data, check_means, check_n_components, check_weights
 from ._covariances import (
     COVARIANCE_TYPES,
+    check_not_degenerate,
     covariances_from_cholesky,
     estimate_parameters,
     log_gaussian_prob,
@@ -231,6 +232,7 @@ class GaussianMixture:
         self.weights_ = weights if self.weights_init is None else np.array(self.weights_init)
         self.means_ = means if self.means_init is None else np.array(self.means_init)
         if self.precisions_init is None:
+            check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
             self.covariances_ = covariances
             self.precisions_cholesky_ = precisions_cholesky(covariances, self.covariance_type, self.reg_covar)
         else:
@@ -254,6 +256,8 @@ class GaussianMixture:
         n_init = self.n_init if do_init else 1
         random_state = _check_random_state(self.random_state)
         self.n_features_in_ = X.shape[1]
+        # Variances below rounding error relative to the data's spread mean a collapsed component.
+        self._variance_floor = np.finfo(np.float64).eps * max(float(X.var(axis=0).max()), np.finfo(np.float64).tiny)
 
         max_lower_bound = -np.inf
         best_params, best_n_iter, best_lower_bounds = None, 0, []
@@ -274,6 +278,7 @@ class GaussianMixture:
                 lower_bound, weights, means, covariances = em_iteration(
                     X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.reg_covar
                 )
+                check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
                 self._set_parameters((weights, means, covariances, None))
                 lower_bounds.append(lower_bound)
                 change = lower_bound - previous

@@ -44,15 +44,17 @@ def plot_ellipses(means, covariances, ax=None, n_std=(1.0, 2.0), colors=None, **
     means = np.asarray(means, dtype=float)
     covariances = np.asarray(covariances, dtype=float)
     colors = component_colors(len(means)) if colors is None else colors
+    patch_kwargs.setdefault("lw", 1.5)
+    patch_kwargs.setdefault("zorder", 3)  # above scatter points, which share the component colours
     for k, (mean, cov) in enumerate(zip(means, covariances)):
         eigenvalues, eigenvectors = np.linalg.eigh(cov[:2, :2])
         angle = np.degrees(np.arctan2(eigenvectors[1, 1], eigenvectors[0, 1]))
         for scale in np.atleast_1d(n_std):
             width, height = 2 * scale * np.sqrt(np.maximum(eigenvalues[::-1], 0))
             ax.add_patch(
-                Ellipse(mean[:2], width, height, angle=angle, fill=False, edgecolor=colors[k], lw=1.5, **patch_kwargs)
+                Ellipse(mean[:2], width, height, angle=angle, fill=False, edgecolor=colors[k], **patch_kwargs)
             )
-        ax.plot(*mean[:2], marker="x", color=colors[k], markersize=9, mew=2)
+        ax.plot(*mean[:2], marker="x", color=colors[k], markersize=9, mew=2, zorder=patch_kwargs["zorder"])
     ax.autoscale_view()
     return ax
 
@@ -95,8 +97,9 @@ def plot_mixture_1d(weights, means, variances, ax=None, data=None, x=None, show_
     colors = component_colors(len(weights))
     if show_components:
         for k in range(len(weights)):
-            ax.plot(x, components[k], "--", color=colors[k], label=rf"$\pi_{k + 1}\mathcal{{N}}(x\mid\mu_{k + 1},\sigma_{k + 1}^2)$")
-    ax.plot(x, components.sum(axis=0), color="black", lw=2, label="mixture $p(x)$")
+            ax.plot(x, components[k], "--", color=colors[k], zorder=3, label=rf"$\pi_{k + 1}\mathcal{{N}}(x\mid\mu_{k + 1},\sigma_{k + 1}^2)$")
+    # The mixture goes under the dashed components: where they do not overlap it would hide them.
+    ax.plot(x, components.sum(axis=0), color="black", lw=2, zorder=2, label="mixture $p(x)$")
     if data is not None:
         ax.plot(np.ravel(data), np.zeros(np.size(data)), "o", color="0.2", markersize=7, clip_on=False, label="data")
     ax.set_xlabel("$x$")

@@ -1,0 +1,85 @@
+"""The estimator's fused fast path computes exactly what the teaching functions compute."""
+
+import numpy as np
+import pytest
+
+import gmmlab
+from gmmlab import _fast
+from gmmlab._covariances import estimate_parameters, precisions_cholesky
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+def problem(seed=0, N=3000, D=3, K=4):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(loc=rng.normal(scale=3, size=D), size=(N // K, D)) for _ in range(K)])
+    weights = rng.dirichlet(np.ones(K) * 3)
+    means = X[rng.choice(len(X), K, replace=False)]
+    A = rng.normal(size=(K, D, D))
+    covariances = A @ np.swapaxes(A, 1, 2) + np.eye(D)
+    return X, weights, means, covariances
+
+
+def as_type(covariances, covariance_type):
+    return {
+        "full": covariances,
+        "tied": covariances.mean(axis=0),
+        "diag": np.diagonal(covariances, axis1=1, axis2=2).copy(),
+        "spherical": np.diagonal(covariances, axis1=1, axis2=2).mean(axis=1),
+    }[covariance_type]
+
+
+def as_full(covariances, covariance_type, K, D):
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (K, D, D))
+    if covariance_type == "diag":
+        return np.stack([np.diag(c) for c in covariances])
+    return np.stack([np.eye(D) * c for c in covariances])
+
+
+@pytest.mark.parametrize("block_entries", [64, 1 << 17])  # many small blocks, and one block
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fused_iteration_equals_e_step_then_m_step(covariance_type, block_entries, monkeypatch):
+    monkeypatch.setattr(_fast, "BLOCK_ENTRIES", block_entries)
+    X, weights, means, covariances = problem()
+    K, D = means.shape
+    covs = as_type(covariances, covariance_type)
+    mean_ll, new_weights, new_means, new_covs = _fast.em_iteration(
+        X, weights, means, precisions_cholesky(covs, covariance_type), covariance_type, 1e-6
+    )
+    full = as_full(covs, covariance_type, K, D)
+    assert mean_ll == pytest.approx(gmmlab.log_likelihood(X, weights, means, full) / len(X), rel=1e-12)
+    resp = gmmlab.e_step(X, weights, means, full)
+    w, m, c = gmmlab.m_step(X, resp, reg_covar=1e-6)
+    np.testing.assert_allclose(new_weights, w, rtol=1e-12)
+    np.testing.assert_allclose(new_means, m, rtol=1e-12)
+    # The teaching m_step is full-covariance; the other types are its tied / diagonal / spherical reductions.
+    nk = resp.sum(axis=0)
+    unregularised = c - 1e-6 * np.eye(D)
+    expected = {
+        "full": c,
+        "tied": np.tensordot(nk, unregularised, axes=1) / nk.sum() + 1e-6 * np.eye(D),
+        "diag": np.diagonal(c, axis1=1, axis2=2),
+        "spherical": np.diagonal(c, axis1=1, axis2=2).mean(axis=1),
+    }[covariance_type]
+    np.testing.assert_allclose(new_covs, expected, rtol=1e-10)
+    # ...and the same as the estimator's own two-pass M-step.
+    two_pass = estimate_parameters(X, resp, covariance_type, 1e-6)
+    for a, b in zip((new_weights, new_means, new_covs), two_pass):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_large_mean_shift_falls_back_to_two_passes(monkeypatch):
+    # A tight cluster far from where its mean starts: the one-pass correction would cancel catastrophically.
+    rng = np.random.default_rng(1)
+    X = 1e4 + 1e-3 * rng.standard_normal((500, 2))
+    calls = []
+    original = _fast._two_pass_iteration
+    monkeypatch.setattr(_fast, "_two_pass_iteration", lambda *a: calls.append(1) or original(*a))
+    prec = precisions_cholesky(np.eye(2)[None], "full")
+    _, _, means, covs = _fast.em_iteration(X, np.ones(1), np.zeros((1, 2)), prec, "full", 0.0)
+    assert calls, "expected the fallback for a mean that moves 1e4 with spread 1e-3"
+    np.testing.assert_allclose(covs[0], np.cov(X.T, bias=True), rtol=1e-8)
+    np.testing.assert_allclose(means[0], X.mean(axis=0), rtol=1e-14)
