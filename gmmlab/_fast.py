@@ -14,7 +14,7 @@ from ._covariances import NK_FLOOR, estimate_parameters, log_det_cholesky, log_g
 from .gaussian import LOG_2PI
 
 # Rows per block are chosen so a block's centred data (rows x K x D floats) stays near this many entries.
-BLOCK_ENTRIES = 1 << 17
+BLOCK_ENTRIES = 1 << 18
 
 # The one-pass covariance S2/N_k - d d^T keeps about -log10(eps * (1 + |d|^2 / var)) digits; below this
 # ratio it keeps at least 12, above it the iteration is redone in two passes.
