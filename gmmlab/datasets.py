@@ -27,7 +27,7 @@ class TextbookExample(NamedTuple):
 def textbook_example():
     """Data {-3, -2.5, -1, 0, 2, 4, 5} and the initial mixture N(-4, 1), N(0, 0.2), N(8, 3), equal weights.
 
-    The second parameter of each Gaussian is a variance. Returns a :class:`TextbookExample` with ``X`` of
+    The second parameter of each Gaussian is a variance. Returns a :class:`gmmlab.datasets.TextbookExample` with ``X`` of
     shape (7, 1) and ``initial`` as full-covariance parameters (K = 3, D = 1).
     """
     X = np.array([-3.0, -2.5, -1.0, 0.0, 2.0, 4.0, 5.0])[:, None]

@@ -5,7 +5,7 @@ r"""Step through a run of EM one iteration at a time.
 by their responsibilities, the components, and the lower bound so far. All the drawing happens in the
 plain function :func:`draw_iteration`, so a static page can draw the same frames as small multiples.
 
-The figure is ordinary matplotlib rendered to PNG and put into an :class:`ipywidgets.Output`, so the
+The figure is ordinary matplotlib rendered to PNG and put into an ``ipywidgets.Output``, so the
 widget needs neither ``ipympl`` nor a particular matplotlib backend. Import it explicitly::
 
     import gmmlab.widgets
@@ -203,7 +203,7 @@ def draw_iteration(axes, X, run, iteration, *, legend=False):
 class EMStepper(widgets.VBox):
     r"""A slider over the iterations of a finished EM run, with play and step buttons.
 
-    Moving the slider (by hand, by the buttons, by :class:`ipywidgets.Play`, or by setting
+    Moving the slider (by hand, by the buttons, by the ``ipywidgets.Play`` widget, or by setting
     ``stepper.slider.value`` in code) redraws ``stepper.figure`` with :func:`draw_iteration` and shows it
     in ``stepper.output``: the responsibilities :eq:`eq-responsibilities`, the components, and the lower
     bound :eq:`eq-lower-bound` so far, which never decreases (:eq:`eq-em-monotone`).
