@@ -7,18 +7,27 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 SETUP  := $(VENV)/.installed
 BOOK   := _build/html/index.html
+# MathJax and the widget manager, from the npm registry (tools/offline/package-lock.json), served by the book
+OFFLINE := tools/offline/node_modules/.installed
+# What Binder builds, reproduced without Docker: a venv made only from binder/ (see tests/browser/test_binder_lab.py)
+BINDER_VENV  := _build/binder/venv
+BINDER_SETUP := $(BINDER_VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
 BOOK_SOURCES := _config.yml _toc.yml $(shell find book gmmlab -type f \
 	\( -name '*.md' -o -name '*.ipynb' -o -name '*.py' -o -name '*.bib' -o -name '*.csv' -o -name '*.png' -o -name '*.svg' \) \
 	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: book test pytest clean lock help
+.PHONY: book test pytest clean lock help chromium offline-assets binder-venv binder-lock binder-check browser-check
 
 help:
 	@echo "make book   set up .venv and build the HTML book into _build/html"
 	@echo "make test   set up .venv, build the book (executing every chapter) and run the whole test suite"
 	@echo "make lock   re-resolve requirements/course.in into requirements/lock.txt"
 	@echo "make clean  remove the built book (keeps .venv)"
+	@echo "make browser-check  the browser test of the built book (offline math, widgets, search, links, a11y)"
+	@echo "make binder-check   the Binder set-up: fresh venv from binder/, JupyterLab, every notebook run in Chromium"
+	@echo "make binder-lock    regenerate binder/requirements.txt from requirements/lock.txt"
 
 $(SETUP): requirements/lock.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; the course needs Python 3.11 (set PYTHON=...)"; exit 1; }
@@ -30,13 +39,20 @@ $(SETUP): requirements/lock.txt pyproject.toml
 book: $(BOOK)
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
-$(BOOK): $(SETUP) $(BOOK_SOURCES)
-	MPLBACKEND=Agg $(BIN)/jupyter-book build . -W --keep-going
+# the book's own build helpers (Sphinx fixes, the offline assets' copy step) count as sources too
+BOOK_TOOLS := $(wildcard tools/sphinx/*.py tools/sphinx/static/* tools/offline/*.py tools/offline/*.js)
+
+$(BOOK): $(SETUP) $(OFFLINE) $(BOOK_SOURCES) $(BOOK_TOOLS)
+	# Chapters draw with the inline backend (so no MPLBACKEND here); one BLAS thread per kernel keeps a
+	# 2-core machine from oversubscribing.
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . -W --keep-going
+	$(PY) tools/offline/copy_assets.py _build/html
 	touch $@
 
 test: book pytest
 
-pytest: $(SETUP)
+# The whole suite, browser tests included: they need Chromium and the Binder environment (both made once).
+pytest: $(SETUP) chromium $(BINDER_SETUP)
 	MPLBACKEND=Agg $(PY) -m pytest
 
 lock:
@@ -48,3 +64,52 @@ lock:
 
 clean:
 	rm -rf _build
+
+# ------------------------------------------------------------------------------------------------ browser tests
+# Debian's Chromium, the only browser the tests use (Playwright drives it; it never downloads one).
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y --no-install-recommends chromium; \
+	else echo "error: the browser tests need Debian's chromium at $(CHROMIUM); as root run:"; \
+	     echo "  apt-get update && apt-get install -y --no-install-recommends chromium"; exit 1; fi
+	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) still missing after installing chromium"; exit 1; }
+
+offline-assets: $(OFFLINE)
+
+$(OFFLINE): tools/offline/package.json tools/offline/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; the book's offline MathJax and widget files come from npm"; exit 1; }
+	cd tools/offline && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# A fresh venv built only from binder/requirements.txt, as repo2docker would (runtime.txt: python-3.11).
+# binder/postBuild runs in the test itself, in a copy of the repository, so gmmlab is always current.
+binder-venv: $(BINDER_SETUP)
+
+$(BINDER_SETUP): binder/requirements.txt binder/runtime.txt
+	@grep -qx 'python-3.11' binder/runtime.txt || { echo "error: binder/runtime.txt must say python-3.11"; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; the course needs Python 3.11 (set PYTHON=...)"; exit 1; }
+	rm -rf $(BINDER_VENV) && $(PYTHON) -m venv $(BINDER_VENV)
+	$(BINDER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r binder/requirements.txt
+	touch $@
+
+binder-lock:
+	$(PYTHON) tools/binder_requirements.py
+
+binder-check: $(SETUP) chromium $(BINDER_SETUP)
+	MPLBACKEND=Agg $(PY) -m pytest tests/browser/test_binder_lab.py tests/test_binder_requirements.py
+
+browser-check: book chromium
+	$(PY) -m pytest tests/browser/test_book_html.py
+
+# Regenerate the student versions exercises/<assignment>/ from solutions/ with nbgrader generate_assignment
+# (solutions and hidden tests removed, outputs cleared). It runs in a throwaway course directory, so no
+# gradebook.db is written here; `make test` checks that the committed exercises/ equal this output.
+.PHONY: exercises
+exercises: $(SETUP)
+	@tmp=$$(mktemp -d) && cp -r nbgrader_config.py solutions "$$tmp"/ && \
+	for a in $(notdir $(wildcard solutions/*)); do \
+	  (cd "$$tmp" && PATH="$(CURDIR)/$(BIN):$$PATH" "$(CURDIR)/$(PY)" -m nbgrader generate_assignment "$$a" --force --log-level=WARN) || exit 1; \
+	done && mkdir -p exercises && for a in $(notdir $(wildcard solutions/*)); do \
+	  rm -rf "exercises/$$a" && cp -r "$$tmp/exercises/$$a" "exercises/$$a" || exit 1; \
+	done && rm -rf "$$tmp"
+	@echo "exercises/ regenerated from solutions/: $(notdir $(wildcard solutions/*))"

@@ -1,0 +1,46 @@
+"""Small fixes to the book's HTML, so that every page loads cleanly and passes the accessibility scan.
+
+Loaded by ``_config.yml`` (``sphinx: local_extensions``); ``tests/browser/test_book_html.py`` checks the
+result in a browser.
+
+* Every inline script is included once: sphinx-thebe and sphinx-togglebutton register their inline
+  configuration twice (once with the file name None, once with ""), and the second ``const THEBE_JS_URL``
+  on a page throws "Identifier 'THEBE_JS_URL' has already been declared".
+* Bibliography entries are list items: docutils marks the citation list ``role="list"`` but its entries
+  ``role="doc-biblioentry"``, which a list may not contain (axe-core: aria-required-children, critical).
+* ``static/book_html.css`` darkens links on the tinted backgrounds of admonitions, theorems and exercises
+  to reach WCAG AA contrast.
+"""
+
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _unique_scripts(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if scripts:
+        seen, unique = set(), []
+        for script in scripts:
+            filename = getattr(script, "filename", script) or ""
+            attributes = getattr(script, "attributes", {}) or {}
+            key = (str(filename), tuple(sorted((str(k), str(v)) for k, v in attributes.items())))
+            if key not in seen:
+                seen.add(key)
+                unique.append(script)
+        context["script_files"] = unique
+    body = context.get("body")
+    if body and 'role="doc-biblioentry"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
+def _add_static(app):
+    app.config.html_static_path.append(str(STATIC))
+    app.add_css_file("book_html.css")
+
+
+def setup(app):
+    app.connect("builder-inited", _add_static)
+    # late, after myst-nb, sphinx.ext.mathjax and the theme have added their scripts to the page
+    app.connect("html-page-context", _unique_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
