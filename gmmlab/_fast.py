@@ -43,11 +43,12 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar):
     total_log_likelihood = 0.0
     rows = max(1, BLOCK_ENTRIES // (K * D))
     centred = np.empty((K, min(rows, N), D))
-    log_prob = np.empty((min(rows, N), K))
+    # Component-major (K, rows): the max and the sum over components are then fast reductions over axis 0.
+    log_prob = np.empty((K, min(rows, N)))
     for start in range(0, N, rows):
         block = X[start : start + rows]
         B = block.shape[0]
-        diff, weighted = centred[:, :B], log_prob[:B]
+        diff, weighted = centred[:, :B], log_prob[:, :B]
         for k in range(K):
             np.subtract(block, means[k], out=diff[k])
             if covariance_type == "full":
@@ -56,19 +57,19 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar):
                 y = diff[k] @ prec_chol
             else:
                 y = diff[k] * prec_chol[k]
-            weighted[:, k] = np.einsum("ij,ij->i", y, y)
+            weighted[k] = np.einsum("ij,ij->i", y, y)
         weighted *= -0.5
-        weighted += constant
-        peak = weighted.max(axis=1, keepdims=True)
-        np.subtract(weighted, peak, out=weighted)
+        weighted += constant[:, None]
+        peak = weighted.max(axis=0)
+        weighted -= peak
         np.exp(weighted, out=weighted)  # the only exp: unnormalised responsibilities
-        norm = weighted.sum(axis=1, keepdims=True)
+        norm = weighted.sum(axis=0)
         total_log_likelihood += float(np.sum(np.log(norm)) + np.sum(peak))
         weighted /= norm
         resp = weighted
-        nk += resp.sum(axis=0)
+        nk += resp.sum(axis=1)
         for k in range(K):
-            r = resp[:, k]
+            r = resp[k]
             first[k] += r @ diff[k]
             if full_moments:
                 second[k] += (diff[k] * r[:, None]).T @ diff[k]
