@@ -185,12 +185,14 @@ class GaussianMixture:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
         K, D = self.n_components, X.shape[1]
-        if self.weights_init is not None:
-            self.weights_init = check_weights(self.weights_init, K)
-        if self.means_init is not None:
-            self.means_init = check_means(self.means_init, K, D)
-        if self.precisions_init is not None:
-            self.precisions_init = _check_precisions(self.precisions_init, self.covariance_type, K, D)
+        # Validated copies; the constructor parameters stay exactly as the user passed them.
+        self._weights_init = None if self.weights_init is None else check_weights(self.weights_init, K)
+        self._means_init = None if self.means_init is None else check_means(self.means_init, K, D)
+        self._precisions_init = (
+            None
+            if self.precisions_init is None
+            else _check_precisions(self.precisions_init, self.covariance_type, K, D)
+        )
 
     def _check_fitted(self):
         if not hasattr(self, "means_"):
@@ -229,14 +231,14 @@ class GaussianMixture:
         weights, means, covariances = estimate_parameters(
             X, self._initial_responsibilities(X, random_state), self.covariance_type, self.reg_covar
         )
-        self.weights_ = weights if self.weights_init is None else np.array(self.weights_init)
-        self.means_ = means if self.means_init is None else np.array(self.means_init)
-        if self.precisions_init is None:
+        self.weights_ = weights if self._weights_init is None else self._weights_init.copy()
+        self.means_ = means if self._means_init is None else self._means_init.copy()
+        if self._precisions_init is None:
             check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
             self.covariances_ = covariances
             self.precisions_cholesky_ = precisions_cholesky(covariances, self.covariance_type, self.reg_covar)
         else:
-            self.precisions_cholesky_ = _precision_factor(np.asarray(self.precisions_init), self.covariance_type)
+            self.precisions_cholesky_ = _precision_factor(self._precisions_init, self.covariance_type)
             self.covariances_ = covariances_from_cholesky(self.precisions_cholesky_, self.covariance_type)
 
     # ----------------------------------------------------------------------------------------- fitting

@@ -136,6 +136,9 @@ def test_drop_in_api():
     ours = gmmlab.GaussianMixture(3, covariance_type="diag", random_state=0)
     assert set(ours.get_params()) == set(mixture.GaussianMixture().get_params())
     assert clone(ours).get_params() == ours.get_params()
+    weights = [0.2, 0.3, 0.5]  # fitting leaves the constructor parameters exactly as given
+    fitted = gmmlab.GaussianMixture(3, weights_init=weights, random_state=0).fit(X)
+    assert fitted.get_params()["weights_init"] is weights
     assert ours.set_params(n_components=2) is ours and ours.n_components == 2
     labels = gmmlab.GaussianMixture(3, random_state=0).fit_predict(X)
     assert labels.shape == (len(X),) and set(labels) == {0, 1, 2}
