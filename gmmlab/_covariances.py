@@ -126,6 +126,16 @@ def log_det_cholesky(prec_chol, covariance_type, n_features):
     return n_features * np.log(prec_chol)
 
 
+def whiten(diff, prec_chol, covariance_type, k):
+    r"""Map centred data ``x - mu_k`` by component k's precision factor; its squared row norms are the
+    Mahalanobis terms :math:`(\mathbf{x}-\boldsymbol\mu_k)^\top\boldsymbol\Sigma_k^{-1}(\mathbf{x}-\boldsymbol\mu_k)`."""
+    if covariance_type == "full":
+        return diff @ prec_chol[k]
+    if covariance_type == "tied":
+        return diff @ prec_chol
+    return diff * prec_chol[k]
+
+
 def log_gaussian_prob(X, means, prec_chol, covariance_type):
     """log N(x_n | mu_k, Sigma_k) for every point and component, shape (N, K) (:eq:`eq-gaussian-log-pdf`)."""
     N, D = X.shape
@@ -133,12 +143,6 @@ def log_gaussian_prob(X, means, prec_chol, covariance_type):
     log_det = log_det_cholesky(prec_chol, covariance_type, D)
     mahalanobis = np.empty((N, K))
     for k in range(K):
-        diff = X - means[k]
-        if covariance_type == "full":
-            y = diff @ prec_chol[k]
-        elif covariance_type == "tied":
-            y = diff @ prec_chol
-        else:
-            y = diff * prec_chol[k]
+        y = whiten(X - means[k], prec_chol, covariance_type, k)
         mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
     return -0.5 * (D * LOG_2PI + mahalanobis) + log_det

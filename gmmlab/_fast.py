@@ -10,8 +10,9 @@ update, so the result always matches the teaching functions in ``gmmlab.em``.
 
 import numpy as np
 
-from ._covariances import NK_FLOOR, estimate_parameters, log_det_cholesky, log_gaussian_prob
+from ._covariances import NK_FLOOR, estimate_parameters, log_det_cholesky, log_gaussian_prob, whiten
 from .gaussian import LOG_2PI
+from .likelihood import logsumexp
 
 # Rows per block are chosen so a block's centred data (rows x K x D floats) stays near this many entries.
 BLOCK_ENTRIES = 1 << 18
@@ -51,12 +52,7 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar):
         diff, weighted = centred[:, :B], log_prob[:, :B]
         for k in range(K):
             np.subtract(block, means[k], out=diff[k])
-            if covariance_type == "full":
-                y = diff[k] @ prec_chol[k]
-            elif covariance_type == "tied":
-                y = diff[k] @ prec_chol
-            else:
-                y = diff[k] * prec_chol[k]
+            y = whiten(diff[k], prec_chol, covariance_type, k)
             weighted[k] = np.einsum("ij,ij->i", y, y)
         weighted *= -0.5
         weighted += constant[:, None]
@@ -101,8 +97,7 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar):
 
 def _two_pass_iteration(X, weights, means, prec_chol, covariance_type, reg_covar):
     weighted = log_gaussian_prob(X, means, prec_chol, covariance_type) + np.log(weights)
-    peak = weighted.max(axis=1, keepdims=True)
-    log_norm = np.log(np.sum(np.exp(weighted - peak), axis=1, keepdims=True)) + peak
+    log_norm = logsumexp(weighted, axis=1, keepdims=True)
     resp = np.exp(weighted - log_norm)
     new_weights, new_means, covariances = estimate_parameters(X, resp, covariance_type, reg_covar)
     return float(np.mean(log_norm)), new_weights, new_means, covariances
