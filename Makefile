@@ -18,7 +18,7 @@ BOOK_SOURCES := _config.yml _toc.yml $(shell find book gmmlab -type f \
 	\( -name '*.md' -o -name '*.ipynb' -o -name '*.py' -o -name '*.bib' -o -name '*.csv' -o -name '*.png' -o -name '*.svg' \) \
 	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: book test pytest clean lock help chromium offline-assets binder-venv binder-lock binder-check browser-check
+.PHONY: book test pytest clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check
 
 help:
 	@echo "make book   set up .venv and build the HTML book into _build/html"
@@ -52,7 +52,7 @@ $(BOOK): $(SETUP) $(OFFLINE) $(BOOK_SOURCES) $(BOOK_TOOLS)
 test: book pytest
 
 # The whole suite, browser tests included: they need Chromium and the Binder environment (both made once).
-pytest: $(SETUP) chromium $(BINDER_SETUP)
+pytest: $(SETUP) chromium sandbox $(BINDER_SETUP)
 	MPLBACKEND=Agg $(PY) -m pytest
 
 lock:
@@ -73,6 +73,13 @@ chromium:
 	else echo "error: the browser tests need Debian's chromium at $(CHROMIUM); as root run:"; \
 	     echo "  apt-get update && apt-get install -y --no-install-recommends chromium"; exit 1; fi
 	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) still missing after installing chromium"; exit 1; }
+
+# Debian's bubblewrap (and util-linux's setpriv and prlimit): autograding runs each submission in a sandbox.
+sandbox:
+	@if command -v bwrap >/dev/null && command -v setpriv >/dev/null && command -v prlimit >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y --no-install-recommends bubblewrap util-linux; \
+	else echo "error: autograding needs bubblewrap; as root run:"; \
+	     echo "  apt-get update && apt-get install -y --no-install-recommends bubblewrap util-linux"; exit 1; fi
 
 offline-assets: $(OFFLINE)
 

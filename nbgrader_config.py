@@ -36,11 +36,29 @@ ASSIGNMENTS = ["ps1-kmeans", "ps2-likelihood", "ps3-em-steps", "ps4-em"]
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Autograding: the python3 kernel, a per-cell timeout (a student's infinite loop is interrupted after this
-# many seconds, that cell errors and grading goes on), and deleted test cells put back before running.
-c.Execute.kernel_name = "python3"
-c.Execute.timeout = 60
-c.Execute.interrupt_on_timeout = True
+# Autograding (gmmlab/grading/autograde.py): submissions are first rebuilt on the released notebook, so awkward
+# notebooks (duplicated, split or re-ordered cells, lost metadata, old nbformat) are graded, not zeroed; then every
+# cell but the tests runs in a sandbox (bubblewrap, a throwaway uid, no network, no course files, CPU, memory and
+# process limits) and the test cells, restored from the gradebook, run in the trusted grader, which calls the
+# student's functions in the sandbox. nbgrader's Execute step (a kernel running everything as the instructor) is
+# not used. Limits are in CPU seconds, so a loaded machine never costs a correct submission a point.
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
+    OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
+)
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+
+from gmmlab.grading.autograde import NormaliseSubmission, SandboxedGrade  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, NormaliseSubmission, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    SandboxedGrade, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.SandboxedGrade.cpu_limit = 60  # CPU seconds per cell or per call of a graded function
+c.SandboxedGrade.idle_limit = 30  # seconds without computing (sleeping, blocked) before a cell or call is stopped
 c.OverwriteCells.add_missing_cells = True
 
 
@@ -62,3 +80,18 @@ class HideTestTracebacks(NbGraderPreprocessor):
 
 # Feedback HTML returned to students: grades, test cells without their hidden tests, messages only.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTestTracebacks, CSSHTMLHeaderPreprocessor]
+
+
+# ---- export (owned by the appendix work)
+# Grades out and submissions in (gmmlab/grading/export.py; book/instructors.md shows this section).
+# `nbgrader export` writes grades.csv with a status column: graded, "not graded" (a submission that could not be
+# autograded: empty score, never 0) or missing (nothing submitted: 0).
+c.ExportApp.plugin_class = "gmmlab.grading.export.StatusCsvExportPlugin"
+# `nbgrader zip_collect <assignment>` reads Canvas's "Download Submissions" zip from downloaded/<assignment>/archive/.
+# Canvas names each file <sortable name>_[LATE_]<Canvas user id>_<attachment id>_<file name>[-<n>].ipynb (-<n> when
+# the file was resubmitted); the Canvas user id is looked up in the gradebook's lms_user_id.
+c.ZipCollectApp.collector_plugin = "gmmlab.grading.export.CanvasCollector"
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/[^/_]+_(?:LATE_)?(?P<lms_user_id>[0-9]+)_[0-9]+_(?P<file_id>[^/]+?)(?:-[0-9]+)?\.ipynb$"
+)
+c.ZipCollectApp.strict = True  # a notebook named unlike the released one is skipped, with a warning

@@ -1,0 +1,138 @@
+"""Awkward submissions, put back into the shape of the released notebook before they are graded.
+
+Students duplicate, split, move and retype cells, and editors regenerate cell ids, save old nbformat versions or
+drop nbgrader's metadata. nbgrader then crashes or scores the notebook 0. Here every answer is matched back to its
+answer cell, by its nbgrader ``grade_id`` or, when the metadata is lost, by the function the code defines, and
+the notebook is rebuilt on the released one: each answer cell holds all the code the student wrote for it (in
+notebook order, so the last definition wins, as when the student runs all cells), given and test cells are the
+released ones, and every other cell the student wrote is kept after the cell it followed.
+"""
+
+import ast
+import copy
+
+import nbformat
+
+
+def _meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _defined(source):
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _text(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def normalise(nb, release_path):
+    """(the rebuilt notebook, a list of what was repaired) for submission ``nb`` of the released notebook."""
+    release = nbformat.read(str(release_path), as_version=4)
+    skeleton = [cell for cell in release.cells if _meta(cell).get("grade_id")]
+    by_id = {_meta(cell)["grade_id"]: cell for cell in skeleton}
+    answers = {gid: [] for gid, cell in by_id.items() if _meta(cell).get("solution")}
+    by_function = {}
+    for gid in answers:
+        if by_id[gid].cell_type == "code":
+            for name in _defined(_text(by_id[gid])):
+                by_function.setdefault(name, gid)
+    by_source = {_text(cell).strip(): gid for gid, cell in by_id.items() if gid not in answers}
+    order = list(by_id)
+    extras = {None: []}
+    report, anchor = [], None
+    seen = set()
+
+    for cell in nb.get("cells", []):
+        kind, text, gid = cell.get("cell_type"), _text(cell), _meta(cell).get("grade_id")
+        if kind not in ("code", "markdown", "raw"):
+            continue
+        if gid in by_id and kind == by_id[gid].cell_type:
+            if gid in seen:
+                report.append(f"cell {gid!r} appears more than once")
+            seen.add(gid)
+            if gid in answers:
+                answers[gid].append(text)
+            anchor = gid
+            continue
+        if gid is not None:
+            report.append(f"cell with unknown or retyped grade_id {gid!r} kept as an ordinary cell")
+        defined = [by_function[name] for name in _defined(text) if name in by_function] if kind == "code" else []
+        if defined:
+            answers[defined[0]].append(text)
+            report.append(f"code without nbgrader metadata matched to answer {defined[0]!r} by the function it defines")
+            anchor = defined[0]
+        elif text.strip() in by_source:
+            anchor = by_source[text.strip()]
+        elif kind == "markdown" and _written_answer_after(anchor, order, by_id, answers):
+            target = _written_answer_after(anchor, order, by_id, answers)
+            answers[target].append(text)
+            report.append(f"text without nbgrader metadata taken as the written answer {target!r}")
+            anchor = target
+        else:
+            extras.setdefault(anchor, []).append(cell)
+
+    for gid in by_id:
+        if gid not in seen and gid not in answers:
+            report.append(f"cell {gid!r} was missing and is restored")
+    cells = [_plain(cell) for cell in extras[None]]
+    for gid in order:
+        cell = copy.deepcopy(by_id[gid])
+        if gid in answers and answers[gid]:
+            cell.source = "\n\n".join(answers[gid])
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cells.append(cell)
+        cells.extend(_plain(extra) for extra in extras.get(gid, []))
+    rebuilt = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(release.metadata))
+    for index, cell in enumerate(rebuilt.cells):
+        cell["id"] = f"cell-{index}"
+    return rebuilt, report
+
+
+def _written_answer_after(anchor, order, by_id, answers):
+    """The written-answer cell that directly follows ``anchor`` in the release, if the student has not answered it."""
+    position = order.index(anchor) + 1 if anchor in order else 0
+    if position < len(order):
+        gid = order[position]
+        if gid in answers and by_id[gid].cell_type == "markdown" and not answers[gid]:
+            return gid
+    return None
+
+
+def _plain(cell):
+    """A student's own cell, kept without any nbgrader metadata or outputs."""
+    if cell.get("cell_type") == "code":
+        return nbformat.v4.new_code_cell(_text(cell))
+    if cell.get("cell_type") == "raw":
+        return nbformat.v4.new_raw_cell(_text(cell))
+    return nbformat.v4.new_markdown_cell(_text(cell))
+
+
+def check_gradebook_is_current(info, coursedir):
+    """Refuse to grade with test cells older than ``solutions/``: a fixed test would silently not be used."""
+    from pathlib import Path
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    source = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"])) / f"{info['notebook']}.ipynb"
+    if not source.exists():
+        return
+    current = {_meta(c).get("grade_id"): _text(c) for c in nbformat.read(str(source), as_version=4).cells
+               if _meta(c).get("grade_id") and (_meta(c).get("grade") or _meta(c).get("locked")) and not _meta(c).get("solution")}
+    with Gradebook(info["db_url"]) as gb:
+        try:
+            stored = {cell.name: cell.source for cell in gb.find_notebook(info["notebook"], info["assignment"]).source_cells}
+        except MissingEntry:
+            return
+    stale = sorted(gid for gid, text in current.items() if gid in stored and stored[gid].strip() != text.strip())
+    if stale:
+        raise RuntimeError(
+            f"the gradebook holds older versions of {', '.join(stale)} than {source}: run "
+            f"`nbgrader generate_assignment {info['assignment']} --force` in the course root to update it, then autograde again"
+        )
