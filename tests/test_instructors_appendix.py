@@ -18,11 +18,14 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import SAWarning
 
 from assignments import course
 
@@ -234,12 +237,13 @@ def check_machine(m, out, student):
 def check_roster(m, out, student):
     with m.gradebook() as gb:
         assert {s.id: s.lms_user_id for s in gb.students} == {
-            "alice": "10001", "bob": "10002", "carol": "10003", "dave": "10004", "erin": "10005"}
+            "alice": "10001", "bob": "10002", "carol": "10003", "dave": "10004", "erin": "10005", "frank": "10006"}
 
 
 def check_generate(m, out, student):
-    for a in course.ASSIGNMENTS:
-        assert (m.root / "exercises" / a / f"{a}.ipynb").exists()
+    assert (m.root / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
+    with m.gradebook() as gb:
+        assert gb.find_assignment(ASSIGNMENT).max_score == 18
 
 
 def check_release(m, out, student):
@@ -343,8 +347,8 @@ def check_export(m, out, student):
         ("carol", ASSIGNMENT): ("graded", str(12 - round(0.1 * 12, 2))),
         ("dave", ASSIGNMENT): ("graded", "12.0"),
         ("erin", ASSIGNMENT): ("not graded", ""),
+        ("frank", ASSIGNMENT): ("missing", "0.0"),
     }, got
-    assert rows[("alice", "ps1-kmeans")]["status"] == "missing" and rows[("alice", "ps1-kmeans")]["score"] == "0.0"
     assert rows[("carol", ASSIGNMENT)]["late_submission_penalty"] == str(round(0.1 * 12, 2))
 
     with open(m.root / "canvas.csv") as handle:
@@ -353,7 +357,8 @@ def check_export(m, out, student):
     assert table[1] == ["    Points Possible", "", "", "", "", "18.0"]
     assert ["Liddell, Alice", "10001", "", "alice", "", "14.0"] in table
     assert ["Brockovich, Erin", "10005", "", "erin", "", ""] in table
-    assert len(table) == 2 + 5
+    assert ["Abagnale, Frank", "10006", "", "frank", "", "0.0"] in table
+    assert len(table) == 2 + 6
 
 
 def check_regrade(m, out, student):
@@ -412,3 +417,117 @@ def test_the_appendix_runs_as_written(machine):
     collect = m.run("nbgrader collect ps4-em", "instructor-run")
     assert "claims to be submitted by bob but is owned by alice; cheating attempt?" in collect.stdout, collect.stdout
     assert (m.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == notebook_text(m.root, "alice")
+
+
+# ------------------------------------------------------------------------------------------------ the manual script
+
+def small_gradebook(path):
+    """A gradebook holding one written answer (2 points) of ps4-em, submitted by alice and not yet graded."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{path}", "gmmlab") as gb:
+        gb.add_assignment(ASSIGNMENT)
+        gb.add_notebook(ASSIGNMENT, ASSIGNMENT)
+        gb.add_grade_cell("written_collapse", ASSIGNMENT, ASSIGNMENT, max_score=2, cell_type="markdown")
+        gb.add_solution_cell("written_collapse", ASSIGNMENT, ASSIGNMENT)
+        gb.add_student("alice")
+        with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy 2's autoflush warning
+            warnings.simplefilter("ignore", SAWarning)
+            gb.add_submission(ASSIGNMENT, "alice")
+
+
+def manual(root, *args, **env):
+    return subprocess.run([sys.executable, "-m", "gmmlab.grading.manual", *args], cwd=root,
+                          env=course.environment(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_the_manual_grading_script_uses_the_gradebook_nbgrader_uses(tmp_path, monkeypatch):
+    from nbgrader.api import Gradebook
+
+    monkeypatch.setenv("PATH", course.environment()["PATH"])  # a new gradebook runs `alembic` from the venv
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    elsewhere = tmp_path / "secure" / "gmmlab-2026.db"
+    elsewhere.parent.mkdir()
+    small_gradebook(elsewhere)
+
+    result = manual(root, ASSIGNMENT, "--pending", GMMLAB_GRADEBOOK=str(elsewhere))
+    assert result.returncode == 0 and re.search(r"alice\s+ps4-em\s+written_collapse", result.stdout), result.stdout
+    result = manual(root, ASSIGNMENT, "alice", "written_collapse", "1.5", "--comment", "Half right.",
+                    GMMLAB_GRADEBOOK=str(elsewhere))
+    assert result.returncode == 0, result.stdout
+    assert not (root / "gradebook.db").exists(), "GMMLAB_GRADEBOOK was ignored"
+    with Gradebook(f"sqlite:///{elsewhere}") as gb:
+        grade = gb.find_grade("written_collapse", ASSIGNMENT, ASSIGNMENT, "alice")
+        assert (grade.score, grade.needs_manual_grade) == (1.5, False)
+        assert gb.find_comment("written_collapse", ASSIGNMENT, ASSIGNMENT, "alice").comment == "Half right."
+        assert not gb.find_submission(ASSIGNMENT, "alice").needs_manual_grade
+    from gmmlab.grading.manual import pending, set_grade
+
+    with Gradebook(f"sqlite:///{elsewhere}") as gb:
+        assert pending(gb, ASSIGNMENT) == []
+        for args, message in [
+            (["alice", "written_collapse", 3], "must be between 0 and 2; got 3"),
+            (["alice", "written_colapse", 1], "has no graded cell 'written_colapse'; its graded cells are written_collapse"),
+            (["mallory", "written_collapse", 1], "no submission of ps4-em (notebook ps4-em) by 'mallory'"),
+        ]:
+            with pytest.raises(ValueError, match=re.escape(message)):
+                set_grade(gb, ASSIGNMENT, *args)
+        assert gb.find_grade("written_collapse", ASSIGNMENT, ASSIGNMENT, "alice").score == 1.5  # errors change nothing
+
+
+# ------------------------------------------------------------------------------------------------ the exports
+
+def test_exports_never_turn_an_ungraded_submission_into_a_zero(tmp_path, monkeypatch):
+    """grades.csv's status and Canvas's empty cell, for every way a submission can be (un)graded."""
+    from nbgrader.api import Gradebook
+
+    monkeypatch.setenv("PATH", course.environment()["PATH"])  # a new gradebook runs `alembic` from the venv
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "gmmlab") as gb:
+        for assignment in ["ps1-kmeans", ASSIGNMENT]:
+            gb.add_assignment(assignment)
+            gb.add_notebook(assignment, assignment)
+            gb.add_grade_cell("test_a", assignment, assignment, max_score=3, cell_type="code")
+        for student, lms in [("alice", "1"), ("bob", "2"), ("carol", "3"), ("dave", "4")]:
+            gb.add_student(student, last_name=student.title(), first_name="A", lms_user_id=lms)
+        for student in ["alice", "bob", "dave"]:
+            with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy 2's autoflush warning
+                warnings.simplefilter("ignore", SAWarning)
+                gb.add_submission(ASSIGNMENT, student)
+            course.place(root, student, ASSIGNMENT, course.release_notebook(REPO, ASSIGNMENT))
+        for student in ["alice", "dave"]:  # scored; dave's autograded copy is gone (a later autograde failed)
+            gb.find_grade("test_a", ASSIGNMENT, ASSIGNMENT, student).auto_score = 3
+        gb.db.commit()
+    (root / "autograded" / "alice" / ASSIGNMENT).mkdir(parents=True)
+    (root / "autograded" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text("{}")
+    course.place(root, "zed", ASSIGNMENT, "{}")  # collected, never autograded: not in the gradebook at all
+
+    course.nbgrader("export", cwd=root)
+    with open(root / "grades.csv") as handle:
+        rows = {(r["student_id"], r["assignment"]): (r["status"], r["raw_score"], r["score"])
+                for r in csv.DictReader(handle)}
+    assert rows == {
+        ("alice", ASSIGNMENT): ("graded", "3.0", "3.0"),
+        ("bob", ASSIGNMENT): ("not graded", "", ""),  # submitted, no score
+        ("carol", ASSIGNMENT): ("missing", "0.0", "0.0"),
+        ("dave", ASSIGNMENT): ("not graded", "", ""),  # old scores, but no autograded notebook
+        ("zed", ASSIGNMENT): ("not graded", "", ""),
+        **{(s, "ps1-kmeans"): ("missing", "0.0", "0.0") for s in ["alice", "bob", "carol", "dave"]},
+    }
+
+    course.nbgrader("export", "--exporter=gmmlab.grading.export.CanvasExportPlugin", "--to=canvas.csv", cwd=root)
+    with open(root / "canvas.csv") as handle:
+        table = list(csv.reader(handle))
+    assert table == [  # ps1-kmeans has no submissions yet: left out, so nobody gets a 0 for it
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT],
+        ["    Points Possible", "", "", "", "", "3.0"],
+        ["Alice, A", "1", "", "alice", "", "3.0"],
+        ["Bob, A", "2", "", "bob", "", ""],
+        ["Carol, A", "3", "", "carol", "", "0.0"],
+        ["Dave, A", "4", "", "dave", "", ""],
+        ["zed", "", "", "zed", "", ""],
+    ]
