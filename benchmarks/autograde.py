@@ -1,15 +1,24 @@
-"""Seconds nbgrader needs to autograde one submission of each assignment.
+"""CPU seconds per autograded submission, and a class's throughput with 1 and 2 parallel jobs.
 
-Builds a temporary course from solutions/ (nothing is written into the repository), places ``--students``
-copies of the solution of every assignment in submitted/, runs ``nbgrader autograde`` once per assignment and
-prints the wall-clock seconds per submission, next to the time the same notebook takes to execute with
-nbclient alone (kernel start included; median of three runs), which is the floor nbgrader cannot go below.
+Builds temporary courses from solutions/ (nothing is written into the repository) and grades copies of the
+solution with the course's documented commands, sandbox included:
 
-    .venv/bin/python benchmarks/autograde.py              # 5 submissions per assignment
-    .venv/bin/python benchmarks/autograde.py --students 2
+- CPU seconds per submission, for each assignment: ``nbgrader autograde`` on 1 and on ``--students`` submissions;
+  the difference, divided by the extra submissions, is the cost of one more submission (the fixed cost of
+  starting nbgrader is printed beside it). CPU time is summed over every process the grading started.
+- Throughput: ``python -m gmmlab.grading.parallel <assignment> --jobs J`` for J = 1 and 2 over ``--class-size``
+  submissions of every assignment, in wall-clock seconds, and the minutes a class of 200 students times four
+  assignments would take at that rate.
+
+    .venv/bin/python benchmarks/autograde.py                    # 6 submissions, a class of 8 per assignment
+    .venv/bin/python benchmarks/autograde.py --students 3 --class-size 4
 """
 
 import argparse
+import os
+import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,37 +29,55 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from assignments import course  # noqa: E402
 
 
-def execute_seconds(path, repeats=3):
-    """Median wall-clock seconds of executing the notebook with nbclient (kernel start included)."""
-    import statistics
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
-    import nbformat
-    from nbclient import NotebookClient
 
-    times = []
-    for _ in range(repeats):
-        nb = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def graded_course(base, assignment, students):
+    root = course.make_course(base, [assignment])
+    for i in range(students):
+        course.place(root, f"student{i:03d}", assignment, course.correct_submission(root, assignment))
+    return root
+
+
+def cpu_of_grading(base, assignment, students):
+    root = graded_course(base, assignment, students)
+    before = children_cpu()
+    course.nbgrader("autograde", assignment, "--create", cwd=root)
+    return children_cpu() - before
+
+
+def class_wall_seconds(base, assignment, students, jobs):
+    root = graded_course(base, assignment, students)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "gmmlab.grading.parallel", assignment, "--jobs", str(jobs)], cwd=root,
+                   check=True, stdout=subprocess.DEVNULL, env=course.environment())
+    return time.perf_counter() - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=5, help="submissions per assignment (default 5)")
+    parser.add_argument("--students", type=int, default=6, help="submissions for the CPU measurement (default 6)")
+    parser.add_argument("--class-size", type=int, default=8, help="submissions per assignment for throughput (default 8)")
     args = parser.parse_args()
-    print(f"{'assignment':<16} {'autograde s/submission':>24} {'plain execution s':>18}")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    print(f"{'assignment':<16} {'CPU s/submission':>17} {'fixed CPU s/run':>16}")
     with tempfile.TemporaryDirectory() as tmp:
-        root = course.make_course(Path(tmp) / "course")
+        tmp = Path(tmp)
         for assignment in course.ASSIGNMENTS:
-            for i in range(args.students):
-                course.place(root, f"student{i:02d}", assignment, course.correct_submission(root, assignment))
-            start = time.perf_counter()
-            course.autograde(root, assignment, check=True)
-            per_submission = (time.perf_counter() - start) / args.students
-            plain = execute_seconds(course.REPO / "solutions" / assignment / f"{assignment}.ipynb")
-            print(f"{assignment:<16} {per_submission:>24.1f} {plain:>18.1f}")
+            one = cpu_of_grading(tmp / f"{assignment}-1", assignment, 1)
+            many = cpu_of_grading(tmp / f"{assignment}-n", assignment, args.students)
+            per = (many - one) / (args.students - 1)
+            print(f"{assignment:<16} {per:>17.2f} {one - per:>16.2f}")
+        print()
+        print(f"{'jobs':<6} {'class wall s':>12} {'submissions/min':>16} {'200 x 4 class, min':>19}")
+        for jobs in (1, 2):
+            wall = sum(class_wall_seconds(tmp / f"class-{jobs}-{a}", a, args.class_size, jobs) for a in course.ASSIGNMENTS)
+            rate = 4 * args.class_size / wall * 60
+            print(f"{jobs:<6} {wall:>12.1f} {rate:>16.1f} {800 / rate:>19.1f}")
+            for a in course.ASSIGNMENTS:
+                shutil.rmtree(tmp / f"class-{jobs}-{a}", ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Grade a whole class over the machine's cores: ``python -m gmmlab.grading.parallel <assignment> --jobs 2``.
 
-Run it in the course root. It runs nbgrader's own ``nbgrader autograde <assignment> --student=<id>`` for every
-student with a submission in ``submitted/``, ``--jobs`` at a time, against the one gradebook (SQLite waits for
-its lock), so the grades are exactly those a serial ``nbgrader autograde <assignment>`` gives: each submission is
-graded on its own, with data seeded by the student and the assignment. Every submission that could not be
-graded is named at the end, and the command then exits 1.
+Run it in the course root. It splits the students with a submission in ``submitted/`` into ``--jobs`` groups and
+runs nbgrader's own ``nbgrader autograde <assignment>`` once per group at the same time (each limited to its
+group with ``--CourseDirectory.student_id_exclude``), against the one gradebook. The grades are exactly those a
+serial ``nbgrader autograde <assignment>`` gives: each submission is graded on its own, in its own sandbox, with
+hidden-test data seeded by the course secret, the student and the assignment. A student whose grading failed
+for a reason outside the submission (the gradebook was locked for too long) is graded again, alone. Every
+submission that could not be graded is named at the end, and the command then exits 1.
 """
 
 import argparse
@@ -21,24 +23,25 @@ def submitted_students(root, assignment):
     return sorted(p.name for p in folder.iterdir() if (p / assignment).is_dir()) if folder.is_dir() else []
 
 
-def grade_one(root, assignment, student, extra):
-    started = time.monotonic()
-    for attempt in range(3):  # another job holding SQLite's lock for too long is the one reason to try again
-        result = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "autograde", assignment, f"--student={student}", *extra],
-            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"),
-        )
-        if "database is locked" not in result.stdout:
-            break
-    graded = (Path(root) / "autograded" / student / assignment).is_dir() and result.returncode == 0
-    return student, graded, result.stdout, time.monotonic() - started
+def autograde(root, assignment, students, everyone, extra):
+    """Run ``nbgrader autograde`` for ``students`` only; return its output."""
+    others = sorted(set(everyone) - set(students))
+    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, *extra]
+    if others:
+        command.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
+    result = subprocess.run(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"))
+    return result.stdout
+
+
+def graded(root, assignment, student):
+    return any((Path(root) / "autograded" / student / assignment).glob("*.ipynb"))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="gradings at once (default: the cores)")
     parser.add_argument("--force", action="store_true", help="regrade students already autograded (nbgrader --force)")
     args, extra = parser.parse_known_args(argv)
     root = Path.cwd()
@@ -49,16 +52,23 @@ def main(argv=None):
     students = submitted_students(root, args.assignment)
     if not students:
         parser.error(f"no submissions of {args.assignment!r} in {root / 'submitted'}")
-    extra = (["--force"] if args.force else []) + extra
-    # nbgrader creates the assignment and students in the gradebook: do that once, before the parallel runs
-    first = grade_one(root, args.assignment, students[0], ["--create", *extra])
+    extra = ["--create", *(["--force"] if args.force else []), *extra]
+    started = time.monotonic()
+    # nbgrader adds the assignment to the gradebook on first use: let one student do that before the others
+    logs = [autograde(root, args.assignment, students[:1], students, extra)]
+    groups = [students[1:][i::args.jobs] for i in range(args.jobs)]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = [first, *pool.map(lambda s: grade_one(root, args.assignment, s, extra), students[1:])]
-    failed = [(student, log) for student, graded, log, _ in results if not graded]
-    print(f"{args.assignment}: {len(results) - len(failed)} of {len(results)} submissions graded "
-          f"with {args.jobs} job(s) in {sum(r[3] for r in results):.0f} s of grading")
-    for student, log in failed:
-        reason = next((line for line in reversed(log.splitlines()) if "ERROR" in line or "Error" in line), log[-300:])
+        logs += list(pool.map(lambda group: autograde(root, args.assignment, group, students, extra), [g for g in groups if g]))
+    log = "\n".join(logs)
+    if "database is locked" in log:
+        for student in (s for s in students if not graded(root, args.assignment, s)):
+            log += autograde(root, args.assignment, [student], students, [*extra, "--force"])
+    failed = [s for s in students if not graded(root, args.assignment, s)]
+    print(f"{args.assignment}: {len(students) - len(failed)} of {len(students)} submissions graded "
+          f"with {args.jobs} job(s) in {time.monotonic() - started:.0f} s")
+    for student in failed:
+        lines = [line for line in log.splitlines() if f"'{student}'" in line or f"/{student}/" in line]
+        reason = next((line for line in reversed(lines) if "rror" in line), lines[-1] if lines else "see nbgrader's log")
         print(f"NOT GRADED: {student}: {reason.strip()}")
     return 1 if failed else 0
 

@@ -103,6 +103,21 @@ def kmeans(X, n_clusters, n_init=10, max_iter=100, random_state=None):
             best = (centers, labels, J)
     return best
 ''', "test_kmeans_hidden", "not a fixed point"),
+    Mistake("kmeans-three-iterations", PS1, "kmeans", '''
+def kmeans(X, n_clusters, n_init=10, max_iter=100, random_state=None):
+    rng = np.random.default_rng(random_state)
+    best = None
+    for _ in range(n_init):
+        centers = random_centers(X, n_clusters, rng)
+        labels = assign_clusters(X, centers)
+        for _ in range(3):  # a fixed number of iterations instead of "until the labels stop changing"
+            centers = update_centers(X, labels, n_clusters)
+            labels = assign_clusters(X, centers)
+        J = kmeans_objective(X, centers, labels)
+        if best is None or J < best[2]:
+            best = (centers, labels, J)
+    return best
+''', "test_kmeans_hidden", "not a fixed point"),
     Mistake("kmeans-ignores-n-init", PS1, "kmeans", '''
 def kmeans(X, n_clusters, n_init=10, max_iter=100, random_state=None):
     rng = np.random.default_rng(random_state)
