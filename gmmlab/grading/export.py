@@ -21,11 +21,9 @@ nbgrader student    Canvas
 
 import csv
 import os
-import re
 
-from nbgrader.api import MissingEntry
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin, FileNameCollectorPlugin
-from nbgrader.api import Gradebook
 
 GRADED, NOT_GRADED, MISSING = "graded", "not graded", "missing"
 
@@ -55,16 +53,10 @@ def _is_graded(coursedir, submission):
 
 def submitted_students(coursedir, assignment):
     """Ids of the students with a folder in ``submitted/<student>/<assignment>/``."""
-    pattern = re.compile(coursedir.format_path(
-        coursedir.submitted_directory, "(?P<student_id>[^/]+)", assignment, escape=True) + "$")
     top = os.path.join(coursedir.root, coursedir.submitted_directory)
-    found = set()
-    if os.path.isdir(top):
-        for name in os.listdir(top):
-            path = coursedir.format_path(coursedir.submitted_directory, name, assignment)
-            if os.path.isdir(path) and pattern.match(path):
-                found.add(name)
-    return found
+    names = os.listdir(top) if os.path.isdir(top) else []
+    return {name for name in names
+            if os.path.isdir(coursedir.format_path(coursedir.submitted_directory, name, assignment))}
 
 
 def grade_records(gradebook, coursedir, assignments=(), students=()):
