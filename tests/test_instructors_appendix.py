@@ -37,6 +37,7 @@ ON_TIME = "2026-03-05 12:00:00.000000 UTC"  # the due date in the appendix is 20
 BLOCK = re.compile(r"^```\{code-block\} bash\n((?::[\w-]+:[^\n]*\n)+)\n(.*?)^```", re.S | re.M)
 ROLES = {"admin-run", "instructor-run", "student-run"}
 FIXED_TEST_MESSAGE = "the fixed hidden test of bic ran"
+PREFIX = "gmmlab-appendix-"  # the temporary machine's shared directory (exchange, homes, system configuration)
 
 spec = importlib.util.spec_from_file_location("canvas_zip", REPO / "tests" / "fixtures" / "lms" / "canvas_zip.py")
 canvas_zip = importlib.util.module_from_spec(spec)
@@ -116,6 +117,9 @@ def make_accounts(shared):
     """Create the students' OS accounts (removed by the caller); skip if such users already exist here."""
     if os.geteuid() != 0:
         pytest.skip("the appendix's student accounts need root to create (useradd); the suite runs as root")
+    for student in STUDENTS:  # left behind by an interrupted run of this test (their home says so)
+        if _exists(student) and pwd.getpwnam(student).pw_dir.startswith(str(Path(tempfile.gettempdir()) / PREFIX)):
+            remove_account(student)
     taken = [s for s in STUDENTS if _exists(s)]
     if taken:
         pytest.skip(f"users {taken} already exist on this machine; the test creates and deletes its own")
@@ -128,6 +132,12 @@ def make_accounts(shared):
         home.chmod(0o700)
 
 
+def remove_account(student):
+    if shutil.which("pkill"):
+        subprocess.run(["pkill", "-KILL", "-u", student], check=False)
+    subprocess.run(["userdel", student], check=False)
+
+
 def _exists(user):
     try:
         pwd.getpwnam(user)
@@ -138,7 +148,7 @@ def _exists(user):
 
 @pytest.fixture
 def machine(tmp_path):
-    shared = Path(tempfile.mkdtemp(prefix="gmmlab-appendix-"))  # outside pytest's private tmp, so students reach it
+    shared = Path(tempfile.mkdtemp(prefix=PREFIX))  # outside pytest's private tmp, so students reach it
     shared.chmod(0o755)
     (shared / "home").mkdir(mode=0o755)
     (shared / "instructor").mkdir()
@@ -152,8 +162,7 @@ def machine(tmp_path):
     finally:
         for student in STUDENTS:
             if _exists(student) and str(pwd.getpwnam(student).pw_dir).startswith(str(shared)):
-                subprocess.run(["pkill", "-KILL", "-u", student], check=False)
-                subprocess.run(["userdel", student], check=False)
+                remove_account(student)
         shutil.rmtree(shared, ignore_errors=True)
 
 
