@@ -23,7 +23,27 @@ SINGULAR_MESSAGE = (
 
 
 def n_parameters(n_components, n_features, covariance_type):
-    """Free parameters of a mixture: K - 1 weights, K D means, and the covariance entries (:eq:`eq-n-parameters`)."""
+    """Free parameters of a mixture: K - 1 weights, K D means, and the covariance entries (:eq:`eq-n-parameters`).
+
+    Parameters
+    ----------
+    n_components : int
+        Number of components K.
+    n_features : int
+        Dimension D.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+
+    Returns
+    -------
+    int
+        The number of free parameters P.
+
+    Examples
+    --------
+    >>> n_parameters(3, 2, "full"), n_parameters(3, 2, "spherical")
+    (17, 11)
+    """
     D, K = n_features, n_components
     covariance = {"full": K * D * (D + 1) / 2, "tied": D * (D + 1) / 2, "diag": K * D, "spherical": K}
     return int(covariance[covariance_type] + K * D + K - 1)
@@ -32,7 +52,23 @@ def n_parameters(n_components, n_features, covariance_type):
 def estimate_parameters(X, resp, covariance_type, reg_covar):
     """M-step from responsibilities for any covariance type, two passes (means first, then centred moments).
 
-    Returns weights (K,), means (K, D) and covariances in the shape of ``covariance_type``.
+    Parameters
+    ----------
+    X : ndarray of shape (N, D)
+        The data points.
+    resp : ndarray of shape (N, K)
+        Responsibilities, rows summing to 1.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+    reg_covar : float
+        Added to every variance (the diagonal), :eq:`eq-reg-covar`.
+
+    Returns
+    -------
+    weights : ndarray of shape (K,)
+    means : ndarray of shape (K, D)
+    covariances : ndarray
+        Shape (K, D, D), (D, D), (K, D) or (K,) for full, tied, diag and spherical.
     """
     nk = resp.sum(axis=0) + NK_FLOOR
     means = (resp.T @ X) / nk[:, None]
@@ -58,7 +94,25 @@ def precisions_cholesky(covariances, covariance_type, reg_covar=0.0):
     """Cholesky factors of the precisions, as scikit-learn stores them (``precisions_cholesky_``).
 
     For full and tied, the upper-triangular P with P P^T = Sigma^{-1}; for diag and spherical, 1/sqrt(Sigma).
-    Raises ValueError naming the collapsed component when a covariance is not positive definite.
+
+    Parameters
+    ----------
+    covariances : ndarray
+        Covariances in the shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+    reg_covar : float, default=0.0
+        Only quoted in the error message.
+
+    Returns
+    -------
+    ndarray
+        The precision Cholesky factors, in the shape of ``covariances``.
+
+    Raises
+    ------
+    ValueError
+        Naming the collapsed component, when a covariance is not positive definite.
     """
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[None]

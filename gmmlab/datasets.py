@@ -10,25 +10,43 @@ from ._checks import check_covariances, check_means, check_weights
 
 
 class Mixture(NamedTuple):
-    """Parameters of a Gaussian mixture with full covariances."""
+    """Parameters of a Gaussian mixture with full covariances; unpack it into ``(weights, means, covariances)``."""
 
-    weights: np.ndarray  # (K,)
-    means: np.ndarray  # (K, D)
-    covariances: np.ndarray  # (K, D, D)
+    weights: np.ndarray
+    """Mixture weights, shape (K,), on the probability simplex."""
+    means: np.ndarray
+    """Component means, shape (K, D)."""
+    covariances: np.ndarray
+    """Component covariances, shape (K, D, D), each symmetric positive definite."""
 
 
 class TextbookExample(NamedTuple):
     """The running example of *Mathematics for Machine Learning*, ch. 11: seven points and a 3-component start."""
 
-    X: np.ndarray  # (7, 1)
+    X: np.ndarray
+    """The seven data points, shape (7, 1)."""
     initial: Mixture
+    """The starting mixture, with K = 3 and D = 1."""
 
 
 def textbook_example():
     """Data {-3, -2.5, -1, 0, 2, 4, 5} and the initial mixture N(-4, 1), N(0, 0.2), N(8, 3), equal weights.
 
-    The second parameter of each Gaussian is a variance. Returns a :class:`gmmlab.datasets.TextbookExample` with ``X`` of
-    shape (7, 1) and ``initial`` as full-covariance parameters (K = 3, D = 1).
+    The second parameter of each Gaussian is a variance.
+
+    Returns
+    -------
+    TextbookExample
+        ``X`` of shape (7, 1) and ``initial``, a :class:`gmmlab.Mixture` with K = 3 and D = 1.
+
+    Examples
+    --------
+    >>> import gmmlab
+    >>> X, initial = gmmlab.textbook_example()
+    >>> X.ravel()
+    array([-3. , -2.5, -1. ,  0. ,  2. ,  4. ,  5. ])
+    >>> initial.covariances.ravel()
+    array([1. , 0.2, 3. ])
     """
     X = np.array([-3.0, -2.5, -1.0, 0.0, 2.0, 4.0, 5.0])[:, None]
     initial = Mixture(
@@ -49,12 +67,30 @@ THREE_CLUSTERS_SIZES = (320, 170, 510)
 
 
 def three_clusters(random_state=0):
-    """The seed blog's 2-D data: exactly 320, 170 and 510 points from its three Gaussians, seeded.
+    """A seeded sample from the seed blog's three 2-D Gaussians: exactly 320, 170 and 510 points.
+
+    The blog drew its sample without a seed; this is a new sample from the same three Gaussians, whose
+    parameters are ``gmmlab.datasets.THREE_CLUSTERS``.
+
+    Parameters
+    ----------
+    random_state : None, int or numpy.random.Generator, default=0
+        Seed or generator; the book uses the default.
 
     Returns
     -------
-    X : array of shape (1000, 2)
-    labels : int array of shape (1000,), the component that generated each point
+    X : ndarray of shape (1000, 2)
+        The points, in blocks of 320, 170 and 510 by generating component.
+    labels : ndarray of int of shape (1000,)
+        The component that generated each point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gmmlab
+    >>> X, labels = gmmlab.three_clusters()
+    >>> X.shape, np.bincount(labels)
+    ((1000, 2), array([320, 170, 510]))
     """
     rng = np.random.default_rng(random_state)
     parts, labels = [], []
@@ -70,10 +106,32 @@ def sample_mixture(n_samples, weights, means, covariances, random_state=None):
     For each point, first draw its component :math:`z_n \sim \mathrm{Categorical}(\boldsymbol\pi)`, then
     :math:`\mathbf{x}_n \sim \mathcal{N}(\boldsymbol\mu_{z_n}, \boldsymbol\Sigma_{z_n})`.
 
+    Parameters
+    ----------
+    n_samples : int
+        Number of points to draw, at least 1.
+    weights : array-like of shape (K,)
+        Mixture weights on the probability simplex.
+    means : array-like of shape (K, D)
+        Component means.
+    covariances : array-like of shape (K, D, D)
+        Component covariances, each symmetric positive definite.
+    random_state : None, int or numpy.random.Generator, default=None
+        Seed or generator for the draws.
+
     Returns
     -------
-    X : array of shape (n_samples, D), in the order drawn
-    z : int array of shape (n_samples,), the latent component of each point
+    X : ndarray of shape (n_samples, D)
+        The points, in the order drawn.
+    z : ndarray of int of shape (n_samples,)
+        The latent component of each point.
+
+    Examples
+    --------
+    >>> import gmmlab
+    >>> X, z = gmmlab.sample_mixture(5, [0.5, 0.5], [[0.0], [10.0]], [[[1.0]], [[1.0]]], random_state=0)
+    >>> X.shape, z.shape
+    ((5, 1), (5,))
     """
     weights = check_weights(weights)
     means = np.asarray(means, dtype=np.float64)
@@ -97,8 +155,14 @@ def old_faithful():
 
     Returns
     -------
-    X : array of shape (272, 2)
+    X : ndarray of shape (272, 2)
         Column 0: eruption time in minutes; column 1: waiting time to the next eruption in minutes.
+
+    Examples
+    --------
+    >>> import gmmlab
+    >>> gmmlab.old_faithful().shape
+    (272, 2)
     """
     with resources.files("gmmlab").joinpath("data/old_faithful.csv").open() as handle:
         rows = list(csv.DictReader(handle))

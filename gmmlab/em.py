@@ -24,15 +24,37 @@ def e_step(X, weights, means, covariances):
 
     Parameters
     ----------
-    X : array of shape (N, D)
-    weights : array of shape (K,)
-    means : array of shape (K, D)
-    covariances : array of shape (K, D, D)
+    X : array-like of shape (N, D)
+        The data points, one per row.
+    weights : array-like of shape (K,)
+        Mixture weights :math:`\pi_k`, non-negative and summing to 1.
+    means : array-like of shape (K, D)
+        Component means :math:`\boldsymbol\mu_k`.
+    covariances : array-like of shape (K, D, D)
+        Component covariances :math:`\boldsymbol\Sigma_k`, each symmetric positive definite.
 
     Returns
     -------
-    responsibilities : array of shape (N, K)
+    responsibilities : ndarray of shape (N, K)
         Each row is a probability vector over the K components.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, a weight is negative or the weights do not sum to 1, or a covariance
+        is not symmetric positive definite.
+
+    Examples
+    --------
+    The running example of the book: the point at -1 is shared by the first two components.
+
+    >>> import gmmlab
+    >>> X, initial = gmmlab.textbook_example()
+    >>> R = gmmlab.e_step(X, *initial)
+    >>> R.shape
+    (7, 3)
+    >>> R[2].round(3)
+    array([0.057, 0.943, 0.   ])
     """
     log_r = log_joint(X, weights, means, covariances)
     log_r -= logsumexp(log_r, axis=1, keepdims=True)
@@ -44,9 +66,22 @@ def n_k(responsibilities):
 
     Implements :eq:`eq-n-k`.
 
+    Parameters
+    ----------
+    responsibilities : array-like of shape (N, K)
+        Responsibilities :math:`r_{nk}`, for example from :func:`e_step`.
+
     Returns
     -------
-    array of shape (K,)
+    ndarray of shape (K,)
+        The column sums; they add up to N when every row sums to 1.
+
+    Examples
+    --------
+    >>> import gmmlab
+    >>> X, initial = gmmlab.textbook_example()
+    >>> gmmlab.n_k(gmmlab.e_step(X, *initial)).round(3)
+    array([2.057, 2.009, 2.934])
     """
     resp = np.asarray(responsibilities, dtype=np.float64)
     if resp.ndim != 2:
@@ -65,16 +100,37 @@ def m_step(X, responsibilities, *, reg_covar=0.0):
 
     Parameters
     ----------
-    X : array of shape (N, D)
-    responsibilities : array of shape (N, K), rows summing to 1
-    reg_covar : float, default 0
-        Added to the diagonal of every covariance (:eq:`eq-reg-covar`); 0 gives the plain update.
+    X : array-like of shape (N, D)
+        The data points, one per row.
+    responsibilities : array-like of shape (N, K)
+        Responsibilities :math:`r_{nk}`, each row summing to 1.
+    reg_covar : float, default=0.0
+        Added to the diagonal of every covariance (:eq:`eq-reg-covar`); 0 gives the plain update, the
+        exact maximiser of the lower bound.
 
     Returns
     -------
-    weights : array of shape (K,)
-    means : array of shape (K, D)
-    covariances : array of shape (K, D, D)
+    weights : ndarray of shape (K,)
+        :math:`\pi_k = N_k / N`.
+    means : ndarray of shape (K, D)
+        The responsibility-weighted means.
+    covariances : ndarray of shape (K, D, D)
+        The responsibility-weighted covariances around the new means, plus ``reg_covar`` on the diagonal.
+
+    Raises
+    ------
+    ValueError
+        If a component has no responsibility at all (:math:`N_k = 0`), or the shapes disagree.
+
+    Examples
+    --------
+    One M-step of the book's running example reproduces the published means.
+
+    >>> import gmmlab
+    >>> X, initial = gmmlab.textbook_example()
+    >>> weights, means, covariances = gmmlab.m_step(X, gmmlab.e_step(X, *initial))
+    >>> means.ravel().round(1)
+    array([-2.7, -0.4,  3.7])
     """
     X = check_data(X)
     resp = check_responsibilities(responsibilities, X.shape[0])
@@ -108,13 +164,32 @@ def lower_bound(X, weights, means, covariances, responsibilities):
 
     Parameters
     ----------
-    X : array of shape (N, D)
-    weights, means, covariances : the mixture parameters
-    responsibilities : array of shape (N, K), any rows on the probability simplex
+    X : array-like of shape (N, D)
+        The data points, one per row.
+    weights : array-like of shape (K,)
+        Mixture weights, non-negative and summing to 1.
+    means : array-like of shape (K, D)
+        Component means.
+    covariances : array-like of shape (K, D, D)
+        Component covariances, each symmetric positive definite.
+    responsibilities : array-like of shape (N, K)
+        Any distribution :math:`q` over the components for every point: rows on the probability simplex.
 
     Returns
     -------
     float
+        The value of the bound.
+
+    Examples
+    --------
+    At the posterior the bound equals the log-likelihood.
+
+    >>> import math
+    >>> import gmmlab
+    >>> X, initial = gmmlab.textbook_example()
+    >>> bound = gmmlab.lower_bound(X, *initial, gmmlab.e_step(X, *initial))
+    >>> math.isclose(bound, gmmlab.log_likelihood(X, *initial))
+    True
     """
     X, weights, means, covariances = check_mixture(X, weights, means, covariances)
     resp = check_responsibilities(responsibilities, X.shape[0], weights.shape[0])
@@ -126,31 +201,77 @@ def lower_bound(X, weights, means, covariances, responsibilities):
 
 
 class EMResult(NamedTuple):
-    """What :func:`run_em` returns: the final parameters and the whole trajectory."""
+    """What :func:`run_em` returns: the final parameters and the whole trajectory.
+
+    Unlike :attr:`gmmlab.KMeansResult.history`, which starts after the first iteration, ``history`` and
+    ``log_likelihoods`` start with the initial parameters (index 0).
+    """
 
     weights: np.ndarray
+    """Final mixture weights, shape (K,)."""
     means: np.ndarray
+    """Final component means, shape (K, D)."""
     covariances: np.ndarray
+    """Final component covariances, shape (K, D, D)."""
     responsibilities: np.ndarray
+    """Responsibilities at the final parameters, shape (N, K)."""
     log_likelihoods: list
-    """Log-likelihood of the initial parameters and after every iteration."""
+    """Log-likelihood of the initial parameters (index 0) and after every iteration."""
     history: list
-    """``(weights, means, covariances)`` of the initial parameters and after every iteration."""
+    """``(weights, means, covariances)`` of the initial parameters (index 0) and after every iteration."""
     n_iter: int
+    """Number of iterations run (E-step and M-step pairs)."""
     converged: bool
+    """Whether an iteration raised the log-likelihood by less than ``tol`` before ``max_iter`` ran out."""
 
 
 def run_em(X, weights, means, covariances, *, max_iter=100, tol=1e-8, reg_covar=0.0):
     r"""Alternate :func:`e_step` and :func:`m_step` until the log-likelihood stops increasing.
 
-    Each iteration cannot decrease :eq:`eq-gmm-log-likelihood` (:eq:`eq-em-monotone`). The loop stops when
-    an iteration raises the log-likelihood by less than ``tol`` or after ``max_iter`` iterations.
+    With ``reg_covar=0`` (the exact M-step) and data that affinely span :math:`\mathbb{R}^D`, no
+    iteration decreases :eq:`eq-gmm-log-likelihood` (:eq:`eq-em-monotone`). With ``reg_covar > 0`` the
+    covariances follow :eq:`eq-reg-covar`: the log-likelihood is then bounded above, so it cannot diverge
+    to :math:`+\infty`, but an iteration may decrease it. The loop stops when an iteration changes the
+    log-likelihood by less than ``tol`` (a decrease also stops it) or after ``max_iter`` iterations.
+
+    Parameters
+    ----------
+    X : array-like of shape (N, D)
+        The data points, one per row.
+    weights : array-like of shape (K,)
+        Initial mixture weights, non-negative and summing to 1.
+    means : array-like of shape (K, D)
+        Initial component means.
+    covariances : array-like of shape (K, D, D)
+        Initial component covariances, each symmetric positive definite.
+    max_iter : int, default=100
+        Largest number of iterations; 0 returns the initial parameters.
+    tol : float, default=1e-8
+        Stop when an iteration raises the total log-likelihood by less than this.
+    reg_covar : float, default=0.0
+        Passed to :func:`m_step`: added to the diagonal of every covariance.
 
     Returns
     -------
     EMResult
         The final parameters, their responsibilities, and the log-likelihood and parameters of every
         iteration (index 0 is the initialisation).
+
+    Raises
+    ------
+    ValueError
+        If the initial parameters are invalid, ``max_iter`` is negative, or a covariance becomes singular
+        during EM (a collapsing component; see :eq:`eq-reg-covar`).
+
+    Examples
+    --------
+    >>> import gmmlab
+    >>> X, initial = gmmlab.textbook_example()
+    >>> result = gmmlab.run_em(X, *initial)
+    >>> result.converged, result.n_iter
+    (True, 7)
+    >>> round(result.log_likelihoods[0], 2), round(result.log_likelihoods[-1], 2)
+    (-28.33, -13.97)
     """
     X, weights, means, covariances = check_mixture(X, weights, means, covariances)
     if max_iter < 0:

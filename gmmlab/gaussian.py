@@ -17,13 +17,29 @@ def gaussian_log_pdf(X, mean, covariance):
 
     Parameters
     ----------
-    X : array of shape (N, D)
-    mean : array of shape (D,)
-    covariance : array of shape (D, D), symmetric positive definite
+    X : array-like of shape (N, D)
+        The points, one per row.
+    mean : array-like of shape (D,)
+        The mean :math:`\boldsymbol\mu`.
+    covariance : array-like of shape (D, D)
+        The covariance :math:`\boldsymbol\Sigma`, symmetric positive definite.
 
     Returns
     -------
-    array of shape (N,)
+    ndarray of shape (N,)
+        The log-density of every row of ``X``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree or the covariance is not symmetric positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gmmlab
+    >>> gmmlab.gaussian_log_pdf(np.zeros((1, 2)), np.zeros(2), np.eye(2)).round(4)  # -log(2 pi)
+    array([-1.8379])
     """
     X = check_data(X)
     n_features = X.shape[1]

@@ -18,9 +18,24 @@ def assign_clusters(X, centers):
     Implements :eq:`eq-kmeans-assignment`, :math:`z_n = \arg\min_k \|\mathbf{x}_n - \boldsymbol\mu_k\|^2`
     (ties go to the lower index).
 
+    Parameters
+    ----------
+    X : array-like of shape (N, D)
+        The data points, one per row.
+    centers : array-like of shape (K, D)
+        The cluster centres.
+
     Returns
     -------
-    labels : int array of shape (N,)
+    labels : ndarray of int of shape (N,)
+        The index of the nearest centre of every point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gmmlab
+    >>> gmmlab.assign_clusters(np.array([[0.0], [1.0], [3.0]]), np.array([[0.0], [2.5]]))
+    array([0, 0, 1])
     """
     X = check_data(X)
     centers = check_data(centers, name="centers")
@@ -35,10 +50,32 @@ def update_centers(X, labels, n_clusters):
     Implements :eq:`eq-kmeans-update`,
     :math:`\boldsymbol\mu_k = \frac{1}{|C_k|}\sum_{n \in C_k}\mathbf{x}_n`.
 
+    Parameters
+    ----------
+    X : array-like of shape (N, D)
+        The data points, one per row.
+    labels : array-like of int of shape (N,)
+        The cluster of every point, in ``0, ..., n_clusters - 1``.
+    n_clusters : int
+        The number of clusters K.
+
+    Returns
+    -------
+    ndarray of shape (K, D)
+        The mean of the points of every cluster.
+
     Raises
     ------
     ValueError
         If a cluster has no points (its mean is undefined); :func:`kmeans` re-seeds such clusters instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gmmlab
+    >>> gmmlab.update_centers(np.array([[0.0], [1.0], [3.0]]), np.array([0, 0, 1]), n_clusters=2)
+    array([[0.5],
+           [3. ]])
     """
     X = check_data(X)
     labels = np.asarray(labels)
@@ -58,6 +95,27 @@ def kmeans_objective(X, centers, labels):
     r"""The distortion :math:`J = \sum_n \|\mathbf{x}_n - \boldsymbol\mu_{z_n}\|^2`.
 
     Implements :eq:`eq-kmeans-objective`.
+
+    Parameters
+    ----------
+    X : array-like of shape (N, D)
+        The data points, one per row.
+    centers : array-like of shape (K, D)
+        The cluster centres.
+    labels : array-like of int of shape (N,)
+        The cluster of every point.
+
+    Returns
+    -------
+    float
+        The sum of squared distances of the points from their centres.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gmmlab
+    >>> gmmlab.kmeans_objective(np.array([[0.0], [1.0], [3.0]]), np.array([[0.5], [3.0]]), np.array([0, 0, 1]))
+    0.5
     """
     X = check_data(X)
     centers = np.asarray(centers, dtype=np.float64)
@@ -71,10 +129,30 @@ def kmeans_plusplus(X, n_clusters, random_state=None):
     The first centre is a data point drawn uniformly; each further centre is a data point drawn with
     probability proportional to its squared distance from the nearest centre chosen so far.
 
+    Parameters
+    ----------
+    X : array-like of shape (N, D)
+        The data points, one per row.
+    n_clusters : int
+        The number of centres K, with 1 <= K <= N.
+    random_state : None, int or numpy.random.Generator, default=None
+        Seed or generator for the random draws.
+
     Returns
     -------
-    centers : array of shape (K, D)
-    indices : int array of shape (K,), the rows of ``X`` chosen
+    centers : ndarray of shape (K, D)
+        The chosen data points.
+    indices : ndarray of int of shape (K,)
+        The rows of ``X`` chosen.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gmmlab
+    >>> X = np.array([[0.0], [0.1], [10.0], [10.1]])
+    >>> centers, indices = gmmlab.kmeans_plusplus(X, 2, random_state=0)
+    >>> np.sort(centers.ravel()).round()  # one seed in each group
+    array([ 0., 10.])
     """
     X = check_data(X)
     check_n_components(n_clusters, X.shape[0])
@@ -97,11 +175,18 @@ class KMeansResult(NamedTuple):
     """What :func:`kmeans` returns for the best of its restarts."""
 
     centers: np.ndarray
+    """Final centres of the best restart, shape (K, D)."""
     labels: np.ndarray
+    """Cluster of every point, shape (N,)."""
     objective: float
+    """Final distortion :math:`J` of the best restart."""
     history: list
-    """Objective after every iteration of the best restart (non-increasing)."""
+    """Objective after every iteration of the best restart, after its assignment step (non-increasing).
+
+    It starts after the first iteration: unlike :attr:`gmmlab.EMResult.log_likelihoods`, it does not
+    include the value at the starting centres."""
     n_iter: int
+    """Number of iterations of the best restart."""
     objectives: list
     """Final objective of every restart, in the order they ran."""
 
@@ -135,19 +220,46 @@ def kmeans(X, n_clusters, *, n_init=10, max_iter=300, tol=0.0, init="k-means++",
     when the centres move by no more than ``tol`` (squared distance summed over centres) or after
     ``max_iter`` iterations.
 
+    A cluster left empty by an assignment step is handed the point farthest from its centre before the
+    update, which never increases the objective (see the book's theorem on Lloyd's algorithm).
+
     Parameters
     ----------
-    X : array of shape (N, D)
-    n_clusters : int, 1 <= K <= N
-    n_init : int, number of restarts
-    max_iter : int, iterations per restart
-    tol : float, stop when the centres move by at most this much
-    init : ``"k-means++"``, ``"random"`` (K distinct data points drawn uniformly) or an array (K, D)
-    random_state : None, int or numpy Generator
+    X : array-like of shape (N, D)
+        The data points, one per row.
+    n_clusters : int
+        The number of clusters K, with 1 <= K <= N.
+    n_init : int, default=10
+        Number of restarts; ignored (one run) when ``init`` is an array.
+    max_iter : int, default=300
+        Largest number of iterations per restart.
+    tol : float, default=0.0
+        Stop when the centres move by at most this much (squared distance summed over the centres).
+    init : {"k-means++", "random"} or array-like of shape (K, D), default="k-means++"
+        k-means++ seeding, K distinct data points drawn uniformly, or the starting centres themselves.
+    random_state : None, int or numpy.random.Generator, default=None
+        Seed or generator for the random starts.
 
     Returns
     -------
     KMeansResult
+        The best restart, with the final objective of every restart in ``objectives``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_clusters`` is not between 1 and N, ``n_init`` is below 1, or ``init`` is not recognised.
+
+    Examples
+    --------
+    The exercise "k-means by hand" of the book:
+
+    >>> import numpy as np
+    >>> import gmmlab
+    >>> x = np.array([[0.0], [1.0], [3.0], [8.0], [9.0], [10.0]])
+    >>> result = gmmlab.kmeans(x, 2, init=np.array([[0.0], [1.0]]))
+    >>> result.centers.ravel().round(3), round(result.objective, 3)
+    (array([1.333, 9.   ]), 6.667)
     """
     X = check_data(X)
     check_n_components(n_clusters, X.shape[0])

@@ -213,13 +213,23 @@ class EMStepper(widgets.VBox):
     Attributes
     ----------
     run : EMResult
-    slider : ipywidgets.IntSlider, value = the iteration shown
-    play : ipywidgets.Play, linked to the slider
-    back_button, forward_button : ipywidgets.Button, one iteration back or forward
-    status : ipywidgets.HTML, the iteration and its log-likelihood in words
-    output : ipywidgets.Output, holding the rendered figure
-    figure : matplotlib Figure; axes : (data_axes, bound_axes)
-    iteration : int, the iteration currently drawn
+        The run being shown.
+    slider : ipywidgets.IntSlider
+        Its value is the iteration shown.
+    play : ipywidgets.Play
+        Linked to the slider.
+    back_button, forward_button : ipywidgets.Button
+        One iteration back or forward.
+    status : ipywidgets.HTML
+        The iteration and its log-likelihood in words.
+    output : ipywidgets.Output
+        Holds the rendered figure.
+    figure : matplotlib.figure.Figure
+        The figure that :func:`draw_iteration` draws on.
+    axes : tuple
+        ``(data_axes, bound_axes)``, the two panels of ``figure``.
+    iteration : int
+        The iteration currently drawn.
     """
 
     def __init__(self, X, run, *, interval=700, figsize=(10.0, 4.0), dpi=80, **kwargs):
