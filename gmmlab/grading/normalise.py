@@ -44,8 +44,10 @@ def normalise(nb, release_path):
                 by_function.setdefault(name, gid)
     by_source = {_text(cell).strip(): gid for gid, cell in by_id.items() if gid not in answers}
     order = list(by_id)
+    release_index = {id(cell): i for i, cell in enumerate(release.cells)}
+    free_texts = {_text(c).strip(): i for i, c in enumerate(release.cells) if not _meta(c).get("grade_id")}
     extras = {None: []}
-    report, anchor = [], None
+    report, anchor, position = [], None, -1  # the last matched cell: its grade_id, and its index in the release
     seen = set()
 
     for cell in nb.get("cells", []):
@@ -58,22 +60,27 @@ def normalise(nb, release_path):
             seen.add(gid)
             if gid in answers:
                 answers[gid].append(text)
-            anchor = gid
+            anchor, position = gid, release_index[id(by_id[gid])]
             continue
         if gid is not None:
             report.append(f"cell with unknown or retyped grade_id {gid!r} kept as an ordinary cell")
         defined = [by_function[name] for name in _defined(text) if name in by_function] if kind == "code" else []
+        written = _written_answer_at(position + 1, release, answers)
         if defined:
             answers[defined[0]].append(text)
             report.append(f"code without nbgrader metadata matched to answer {defined[0]!r} by the function it defines")
-            anchor = defined[0]
+            anchor, position = defined[0], release_index[id(by_id[defined[0]])]
         elif text.strip() in by_source:
             anchor = by_source[text.strip()]
-        elif kind == "markdown" and _written_answer_after(anchor, order, by_id, answers):
-            target = _written_answer_after(anchor, order, by_id, answers)
-            answers[target].append(text)
-            report.append(f"text without nbgrader metadata taken as the written answer {target!r}")
-            anchor = target
+            seen.add(anchor)
+            position = release_index[id(by_id[anchor])]
+        elif text.strip() in free_texts:  # the student's copy of a released text or code cell
+            position = free_texts[text.strip()]
+            extras.setdefault(anchor, []).append(cell)
+        elif kind == "markdown" and written:
+            answers[written].append(text)
+            report.append(f"text without nbgrader metadata taken as the written answer {written!r}")
+            anchor, position = written, release_index[id(by_id[written])]
         else:
             extras.setdefault(anchor, []).append(cell)
 
@@ -95,12 +102,12 @@ def normalise(nb, release_path):
     return rebuilt, report
 
 
-def _written_answer_after(anchor, order, by_id, answers):
-    """The written-answer cell that directly follows ``anchor`` in the release, if the student has not answered it."""
-    position = order.index(anchor) + 1 if anchor in order else 0
-    if position < len(order):
-        gid = order[position]
-        if gid in answers and by_id[gid].cell_type == "markdown" and not answers[gid]:
+def _written_answer_at(index, release, answers):
+    """The written-answer cell at ``index`` of the release, if the student has not answered it yet."""
+    if 0 <= index < len(release.cells):
+        cell = release.cells[index]
+        gid = _meta(cell).get("grade_id")
+        if gid in answers and cell.cell_type == "markdown" and not answers[gid]:
             return gid
     return None
 
