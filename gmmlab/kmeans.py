@@ -198,10 +198,15 @@ def _lloyd(X, centers, max_iter, tol, rng):
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         counts = np.bincount(labels, minlength=n_clusters)
+        distances = np.sum((X - centers[labels]) ** 2, axis=1)
         for k in np.flatnonzero(counts == 0):
-            # An empty cluster takes the point that is currently worst served, which lowers J.
-            far = int(np.argmax(np.sum((X - centers[labels]) ** 2, axis=1)))
-            labels[far] = k
+            # An empty cluster takes the point that is currently worst served, which lowers J. That point then
+            # sits on its own new centre (distance 0), so a second empty cluster takes another one, and no
+            # cluster gives up its only point.
+            far = int(np.argmax(np.where(counts[labels] > 1, distances, -np.inf)))
+            counts[labels[far]] -= 1
+            counts[k] += 1
+            labels[far], distances[far] = k, 0.0
         new_centers = update_centers(X, labels, n_clusters)
         shift = np.sum((new_centers - centers) ** 2)
         centers = new_centers

@@ -57,3 +57,11 @@ def test_empty_cluster_is_reseeded():
     result = gmmlab.kmeans(X, 2, init=np.array([[1.0], [1000.0]]))
     assert sorted(np.bincount(result.labels)) == [1, 3]
     np.testing.assert_allclose(np.sort(result.centers.ravel()), [1.0, 50.0])
+
+
+def test_two_clusters_emptied_at_once_take_two_different_points():
+    # all four points go to the first centre: clusters 1 and 2 are empty after the first assignment
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    result = gmmlab.kmeans(X, 3, init=np.array([[0.0], [100.0], [200.0]]))
+    assert sorted(np.bincount(result.labels, minlength=3)) == [1, 1, 2]
+    assert result.objective == pytest.approx(0.5)
