@@ -5,7 +5,8 @@ solution with the course's documented commands, sandbox included:
 
 - CPU seconds per submission, for each assignment: ``nbgrader autograde`` on 1 and on ``--students`` submissions;
   the difference, divided by the extra submissions, is the cost of one more submission (the fixed cost of
-  starting nbgrader is printed beside it). CPU time is summed over every process the grading started.
+  starting nbgrader is printed beside it). CPU time is summed over every process the grading started, the
+  sandboxes included.
 - Throughput: ``python -m gmmlab.grading.parallel <assignment> --jobs J`` for J = 1 and 2 over ``--class-size``
   submissions of every assignment, in wall-clock seconds, and the minutes a class of 200 students times four
   assignments would take at that rate.
@@ -16,6 +17,7 @@ solution with the course's documented commands, sandbox included:
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -42,10 +44,13 @@ def graded_course(base, assignment, students):
 
 
 def cpu_of_grading(base, assignment, students):
+    """CPU seconds of grading ``students`` submissions: nbgrader and the grader (from the operating system) plus
+    the sandboxes (which are not children the grader waits for, so the grader logs what they used)."""
     root = graded_course(base, assignment, students)
     before = children_cpu()
-    course.nbgrader("autograde", assignment, "--create", cwd=root)
-    return children_cpu() - before
+    log = course.nbgrader("autograde", assignment, "--create", cwd=root).stdout
+    sandboxes = sum(float(s) for s in re.findall(r"([0-9.]+) s of CPU in the sandbox", log))
+    return children_cpu() - before + sandboxes
 
 
 def class_wall_seconds(base, assignment, students, jobs):

@@ -19,6 +19,7 @@ import hmac
 import io
 import os
 import secrets
+import time
 import traceback
 import warnings
 from pathlib import Path
@@ -192,6 +193,7 @@ class SandboxedGrade(NbGraderPreprocessor):
         box = sandbox.Sandbox(info["assignment"], files, self.cpu_limit, self.idle_limit, self.wall_limit)
         run = Run(box, max_restarts=len(nb.cells) + 5)
         remote = Remote(run, course_secret(coursedir.root), identity)
+        grader_cpu = time.process_time()
         try:
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type == "code" and not is_test(cell):
@@ -213,6 +215,8 @@ class SandboxedGrade(NbGraderPreprocessor):
         finally:
             checks._remote = None
             box.close()
+        self.log.info("%s: %.2f s of CPU in the sandbox, %.2f s in the grader", info["student"], box.cpu_total,
+                      time.process_time() - grader_cpu)
         return nb, resources
 
 

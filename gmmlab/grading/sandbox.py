@@ -24,21 +24,32 @@ from pathlib import Path
 from . import wire
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the real gmmlab
-UID_POOL = range(61000, 62000)
+
+
+def _uid_pool():
+    """Uids the sandboxes run as: GMMLAB_SANDBOX_UIDS=first-last, or 61000-61999 (no account should own them)."""
+    first, _, last = os.environ.get("GMMLAB_SANDBOX_UIDS", "61000-61999").partition("-")
+    return range(int(first), int(last) + 1)
+
+
+UID_POOL = _uid_pool()
 LOCK_DIR = Path(tempfile.gettempdir()) / "gmmlab-grading-uids"
 OPT_OUT = "GMMLAB_UNSANDBOXED_GRADING"
 SANDBOX_ROOT = "/opt/gmmlab-grading"
 WORKDIR = "/home/student"
 
 # What of gmmlab each assignment's sandbox holds: {module: top-level names removed from it}. Modules not listed
-# are absent, so a graded function cannot reach their functions by any route (an import, a dict, a file).
+# are absent, so a graded function cannot reach their functions by any route (an import, a dict, a file). Besides
+# data and plots, each holds only the functions its notebook gives (``gmmlab.grading.given`` in its setup cell):
+# ps3 gives problem set 2's gaussian_log_pdf and logsumexp, ps4 problem set 3's e_step and m_step and
+# log_likelihood (which e_step needs, with log_joint).
 SANDBOX_GMMLAB = {
     "ps1-kmeans": {"_checks": [], "datasets": []},
     "ps2-likelihood": {"_checks": [], "datasets": []},
     "ps3-em-steps": {"_checks": [], "datasets": [], "gaussian": [], "likelihood": ["log_joint", "log_likelihood"],
                      "plotting": []},
-    "ps4-em": {"_checks": [], "datasets": [], "gaussian": [], "likelihood": [], "em": ["run_em", "EMResult"],
-               "plotting": []},
+    "ps4-em": {"_checks": [], "datasets": [], "gaussian": [], "likelihood": [],
+               "em": ["run_em", "EMResult", "lower_bound"], "plotting": []},
 }
 HIDDEN_PACKAGES = ["sklearn", "gmmlab"]  # masked in site-packages (gmmlab comes from the restricted copy)
 
@@ -191,7 +202,7 @@ def matplotlib_cache(directory):
 
 def _acquire_uid():
     LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
-    for uid in UID_POOL:
+    for uid in _uid_pool():
         handle = open(LOCK_DIR / f"{uid}.lock", "w")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -212,6 +223,8 @@ def _processes_of(uid):
             if os.stat(f"/proc/{entry}").st_uid != uid:
                 continue
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] == "Z":  # dead already, waiting to be reaped
+                continue
             found[int(entry)] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
         except (OSError, IndexError, ValueError):
             continue
@@ -234,6 +247,7 @@ class Sandbox:
         self.uid, self._uid_lock = _acquire_uid() if self.sandboxed else (None, None)
         self.process = None
         self._next_id = 0
+        self.cpu_total = 0.0  # CPU seconds the sandboxed processes used, over every restart
 
     # ------------------------------------------------------------------ life cycle
     def start(self):
@@ -260,13 +274,15 @@ class Sandbox:
             lines.put(line)
         lines.put(None)
 
-    def kill(self):
+    def kill(self, measured=False):
         """End the server and every process it started (the pid namespace dies with it)."""
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            if self.process.poll() is None:
+                self.cpu_total += 0.0 if measured else self._cpu()
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             self.process.wait()
             self.process = None
         if self.uid is not None:
@@ -282,7 +298,15 @@ class Sandbox:
                 time.sleep(0.02)
 
     def close(self):
-        self.kill()
+        if self.process is not None:  # ask first, so a server can exit by itself; then end what is left
+            if self.process.poll() is None:
+                self.cpu_total += self._cpu()
+            try:
+                self.process.stdin.close()
+                self.process.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill(measured=True)
         shutil.rmtree(self.scratch, ignore_errors=True)
         if self._uid_lock is not None:
             self._uid_lock.close()
