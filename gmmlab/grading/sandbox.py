@@ -168,10 +168,14 @@ def command(uid, library, workdir, mpl_cache):
     _bind(args, library, f"{SANDBOX_ROOT}/lib")
     _bind(args, mpl_cache, f"{SANDBOX_ROOT}/mpl")
     args += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(256 * 2**20), "--tmpfs", "/tmp"]
-    _bind(args, workdir, WORKDIR, writable=True)
-    args += ["--chdir", WORKDIR]
+    # the working directory is a size-limited tmpfs the server fills with a copy of the submission's files
+    _bind(args, workdir, f"{SANDBOX_ROOT}/files")
+    for directory in _ancestors(WORKDIR):
+        args += ["--perms", "0755", "--dir", directory]
+    args += ["--perms", "1777", "--size", str(256 * 2**20), "--tmpfs", WORKDIR, "--chdir", WORKDIR]
     env = {"PATH": "/usr/bin:/bin", "HOME": WORKDIR, "LANG": "C.UTF-8", "PYTHONPATH": f"{SANDBOX_ROOT}/lib",
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "GMMLAB_MPL_CACHE": f"{SANDBOX_ROOT}/mpl",
+           "GMMLAB_FILES": f"{SANDBOX_ROOT}/files",
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # needed on some processors for correct results
         if name in os.environ:
@@ -258,8 +262,6 @@ class Sandbox:
             if path.is_file():
                 shutil.copy(path, workdir / path.name)
         if self.sandboxed:
-            for path in [workdir, *workdir.iterdir()]:
-                os.chown(path, self.uid, self.uid)
             argv = command(self.uid, self.library, workdir, self.mpl)
         else:
             argv = unsandboxed_command(self.library, workdir, self.mpl)
