@@ -8,7 +8,10 @@ Directories, mapped onto the course layout:
 - ``submitted/``, ``autograded/``, ``feedback/``  the instructor's working directories (git-ignored).
 
 The gradebook lives outside the released material: ``gradebook.db`` in the course root (git-ignored), or
-wherever the environment variable ``GMMLAB_GRADEBOOK`` points (an SQLite file path).
+wherever the environment variable ``GMMLAB_GRADEBOOK`` points (an SQLite file path). ``nbgrader autograde`` is
+sandboxed (gmmlab/grading/autograde.py): it refuses to run where bubblewrap is missing, unless
+``GMMLAB_UNSANDBOXED_GRADING=1`` says knowingly that student code may run as you. The course's grading secret
+(hidden-test seeds) is ``.gmmlab/grading-secret`` (git-ignored; keep it for identical regrades).
 """
 
 import os
