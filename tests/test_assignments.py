@@ -101,7 +101,7 @@ def test_exercises_are_what_nbgrader_generates_from_solutions(graded):
 
 
 def test_the_catalogue_covers_every_assignment():
-    assert len(MISTAKES) >= 25
+    assert len(MISTAKES) >= 50
     assert {m.assignment for m in MISTAKES} == set(ASSIGNMENTS)
     assert len({m.name for m in MISTAKES}) == len(MISTAKES)
     for mistake in MISTAKES:
@@ -141,8 +141,12 @@ def test_each_common_mistake_loses_points_with_its_message(graded, mistake):
     message = course.messages(root, mistake.assignment, mistake.name).get(mistake.test, "")
     assert score < maximum, f"{mistake.name} passed {mistake.test}"
     assert mistake.message in message, f"{mistake.name}: {mistake.test} says {message!r}"
-    # the mistake costs no points in the hidden tests of other functions (they run with independent stand-ins)
+    # graded as in the student's kernel: the function's visible test loses its point with the same message
+    visible = f"test_{mistake.function}_visible"
+    message = course.messages(root, mistake.assignment, mistake.name).get(visible, "")
+    assert scores[visible][0] < scores[visible][1] and mistake.visible in message, f"{mistake.name}: {visible} says {message!r}"
+    # the mistake costs no points in the tests of other functions (they run with independent stand-ins)
     own = {name for name in scores if re.match(rf"test_{re.escape(mistake.function)}_", name)}
     for name, (score, maximum) in scores.items():
-        if name.startswith("test_") and name not in own and not name.endswith("_visible"):
+        if name.startswith("test_") and name not in own:
             assert score == maximum, f"{mistake.name} also lost points on {name}: {course.messages(root, mistake.assignment, mistake.name).get(name)}"

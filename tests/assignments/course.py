@@ -133,3 +133,34 @@ def messages(course, assignment, student):
         if errors and grade_id(cell):
             result[grade_id(cell)] = "\n".join(f"{o['ename']}: {o['evalue']}" for o in errors)
     return result
+
+
+def is_visible_test(cell):
+    return (grade_id(cell) or "").endswith("_visible")
+
+
+def run_visible_tests(assignment, overrides=None):
+    """{grade_id: error} of the student version (committed exercises/, every answer from the solutions except
+    ``overrides``) run cell by cell in a plain namespace, as in the student's own kernel, up to the last test cell.
+
+    Error-free cells are left out, so a correct submission gives {}.
+    """
+    import warnings
+
+    answers = solution_cells(assignment)
+    answers.update(overrides or {})
+    nb = read_notebook(REPO / "exercises" / assignment / f"{assignment}.ipynb")
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    last = max(i for i, c in enumerate(cells) if c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+    namespace = {"__name__": "__main__"}
+    errors = {}
+    for index, cell in enumerate(cells[: last + 1]):
+        name = grade_id(cell) or f"cell {index}"
+        source = answers.get(grade_id(cell), "".join(cell["source"]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the student's kernel shows warnings; they fail nothing there
+            try:
+                exec(compile(source, f"<{name}>", "exec"), namespace)
+            except Exception as error:  # noqa: BLE001 - a failing cell is what is recorded
+                errors[name] = f"{type(error).__name__}: {error}"
+    return errors

@@ -2,7 +2,9 @@
 
 Each entry replaces the code of one answer cell (``function``, which is also the cell's nbgrader grade_id) in an
 otherwise correct submission. Autograded, the submission must lose points on ``test`` (a test cell's grade_id)
-and that cell's error must contain ``message``, the hint written for this mistake.
+and that cell's error must contain ``message``, the hint written for this mistake. In the student's own kernel
+the function's visible test (``test_<function>_visible``) must fail with ``visible`` (``message`` unless given)
+while every other visible test passes, so the student learns what is wrong, in the function that has it.
 """
 
 from typing import NamedTuple
@@ -15,6 +17,11 @@ class Mistake(NamedTuple):
     source: str
     test: str
     message: str
+    shown: str = ""  # what the visible test says, when it is not ``message``
+
+    @property
+    def visible(self):
+        return self.shown or self.message
 
 
 PS1, PS2, PS3, PS4 = "ps1-kmeans", "ps2-likelihood", "ps3-em-steps", "ps4-em"
@@ -35,7 +42,8 @@ def assign_clusters(X, centers):
 def assign_clusters(X, centers):
     d = (X[:, None, 0] - centers[None, :, 0]) ** 2
     return np.argmin(d, axis=1)
-''', "test_assign_clusters_hidden", "Compare squared Euclidean distances over all D coordinates"),
+''', "test_assign_clusters_hidden", "Compare squared Euclidean distances over all D coordinates",
+    "compare squared Euclidean distances over all D coordinates"),
     Mistake("assign-uses-sklearn", PS1, "assign_clusters", '''
 from sklearn.metrics import pairwise_distances_argmin
 
@@ -130,7 +138,8 @@ def kmeans(X, n_clusters, n_init=10, max_iter=100, random_state=None):
             break
         labels = new_labels
     return centers, labels, kmeans_objective(X, centers, labels)
-''', "test_kmeans_hidden", "it called random_centers 1 time(s)"),
+''', "test_kmeans_hidden", "it called random_centers 1 time(s)",
+    "kmeans called random_centers 1 time(s)"),
     # ------------------------------------------------------------------ ps2: likelihood
     Mistake("log-pdf-explicit-inverse", PS2, "gaussian_log_pdf", '''
 def gaussian_log_pdf(X, mean, covariance):
@@ -181,7 +190,7 @@ def gmm_log_likelihood(X, weights, means, covariances):
     Mistake("mle-unbiased-covariance", PS2, "gaussian_mle", '''
 def gaussian_mle(X):
     return X.mean(axis=0), np.cov(X, rowvar=False)
-''', "test_gaussian_mle_hidden", "divides by N, not N - 1"),
+''', "test_gaussian_mle_hidden", "divides by N, not N - 1", "not N - 1 = 3"),
     Mistake("mle-not-centred", PS2, "gaussian_mle", '''
 def gaussian_mle(X):
     return X.mean(axis=0), X.T @ X / X.shape[0]
@@ -191,7 +200,8 @@ def gaussian_mle(X):
 def e_step(X, weights, means, covariances):
     return np.stack([weights[k] * np.exp(gaussian_log_pdf(X, means[k], covariances[k])) * 10
                      for k in range(len(weights))], axis=1)
-''', "test_e_step_hidden", "each row of responsibilities must sum to 1; row 0 sums to"),
+''', "test_e_step_hidden", "each row of responsibilities must sum to 1; row 0 sums to",
+    "each row of responsibilities must sum to 1"),
     Mistake("e-step-normalises-columns", PS3, "e_step", '''
 def e_step(X, weights, means, covariances):
     log_r = np.stack([np.log(weights[k]) + gaussian_log_pdf(X, means[k], covariances[k]) for k in range(len(weights))], axis=1)
@@ -314,7 +324,8 @@ def fit_gmm(X, n_components, n_init=5, max_iter=100, tol=1e-6, random_state=None
         if best is None or lls[-1] > best[3]:
             best = (w, m, c, lls[-1])
     return best
-''', "test_fit_gmm_hidden", "it called initial_parameters 1 time(s)"),
+''', "test_fit_gmm_hidden", "it called initial_parameters 1 time(s)",
+    "fit_gmm called initial_parameters 1 time(s)"),
     Mistake("bic-counts-d-squared", PS4, "bic", '''
 def bic(X, weights, means, covariances):
     N, D = X.shape
@@ -332,4 +343,120 @@ def select_k(X, k_values, n_init=3, random_state=0):
     bics = [bic(X, *fit_gmm(X, K, n_init=n_init, random_state=random_state)[:3]) for K in k_values]
     return k_values[int(np.argmax(bics))], bics
 ''', "test_select_k_hidden", "choose the K with the smallest BIC"),
+    # ------------------------------------------------------------------ caught by the visible tests' hard cases
+    Mistake("kmeans-identical-restarts", PS1, "kmeans", '''
+def kmeans(X, n_clusters, n_init=10, max_iter=100, random_state=None):
+    rng = np.random.default_rng(random_state)
+    start = random_centers(X, n_clusters, rng)
+    best = None
+    for _ in range(n_init):
+        centers = start.copy()
+        labels = assign_clusters(X, centers)
+        for _ in range(max_iter):
+            if np.unique(labels).size < n_clusters:
+                break
+            centers = update_centers(X, labels, n_clusters)
+            new_labels = assign_clusters(X, centers)
+            if np.array_equal(new_labels, labels):
+                break
+            labels = new_labels
+        if np.unique(labels).size < n_clusters:
+            continue
+        J = kmeans_objective(X, centers, labels)
+        if best is None or J < best[2]:
+            best = (centers, labels, J)
+    return best
+''', "test_kmeans_hidden", "it called random_centers 1 time(s)", "kmeans called random_centers 1 time(s)"),
+    Mistake("kmeans-ignores-empty-cluster", PS1, "kmeans", '''
+def kmeans(X, n_clusters, n_init=10, max_iter=100, random_state=None):
+    rng = np.random.default_rng(random_state)
+    best = None
+    for _ in range(n_init):
+        centers = random_centers(X, n_clusters, rng)
+        labels = assign_clusters(X, centers)
+        for _ in range(max_iter):
+            centers = update_centers(X, labels, n_clusters)
+            new_labels = assign_clusters(X, centers)
+            if np.array_equal(new_labels, labels):
+                break
+            labels = new_labels
+        J = kmeans_objective(X, centers, labels)
+        if best is None or J < best[2]:
+            best = (centers, labels, J)
+    return best
+''', "test_kmeans_visible", "abandon a restart as soon as a cluster is left empty"),
+    Mistake("log-pdf-upper-triangular", PS2, "gaussian_log_pdf", '''
+def gaussian_log_pdf(X, mean, covariance):
+    D = X.shape[1]
+    L = np.linalg.cholesky(covariance)
+    z = solve_triangular(L, (X - mean).T, lower=False)
+    return -0.5 * (D * np.log(2 * np.pi) + 2 * np.sum(np.log(np.diag(L))) + np.sum(z**2, axis=0))
+''', "test_gaussian_log_pdf_visible", "solve_triangular(L, ..., lower=True)"),
+    Mistake("logsumexp-global-max", PS2, "logsumexp", '''
+def logsumexp(a, axis):
+    m = np.max(a)
+    return m + np.log(np.sum(np.exp(a - m), axis=axis))
+''', "test_logsumexp_visible", "take one maximum per row"),
+    Mistake("logsumexp-nan-for-minus-inf-row", PS2, "logsumexp", '''
+def logsumexp(a, axis):
+    m = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+''', "test_logsumexp_visible", "a row whose entries are all -inf has logsumexp -inf"),
+    Mistake("m-step-responsibilities-squared", PS3, "m_step", '''
+def m_step(X, responsibilities):
+    N, D = X.shape
+    r = responsibilities
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([((r[:, k] ** 2)[:, None] * (X - means[k])).T @ (X - means[k]) / N_k[k] for k in range(len(N_k))])
+    return N_k / N, means, covariances
+''', "test_m_step_visible", "not by r_nk^2"),
+    Mistake("lower-bound-no-log-weights", PS3, "lower_bound", '''
+def lower_bound(X, weights, means, covariances, responsibilities):
+    log_joint = np.stack([gaussian_log_pdf(X, means[k], covariances[k]) for k in range(len(weights))], axis=1)
+    r = responsibilities
+    return float(np.sum(r * log_joint) - np.sum(r[r > 0] * np.log(r[r > 0])))
+''', "test_lower_bound_hidden", "include log pi_k in every term"),
+    Mistake("run-em-ignores-tol", PS4, "run_em", '''
+def run_em(X, weights, means, covariances, max_iter=100, tol=1e-6):
+    log_likelihoods = [log_likelihood(X, weights, means, covariances)]
+    for _ in range(max_iter):
+        responsibilities = e_step(X, weights, means, covariances)
+        weights, means, covariances = m_step(X, responsibilities)
+        log_likelihoods.append(log_likelihood(X, weights, means, covariances))
+        if log_likelihoods[-1] - log_likelihoods[-2] < 1e-6:
+            break
+    return weights, means, covariances, log_likelihoods
+''', "test_run_em_visible", "less than the tol you are given"),
+    Mistake("fit-gmm-keeps-last", PS4, "fit_gmm", '''
+def fit_gmm(X, n_components, n_init=5, max_iter=100, tol=1e-6, random_state=None):
+    rng = np.random.default_rng(random_state)
+    for _ in range(n_init):
+        w, m, c, lls = run_em(X, *initial_parameters(X, n_components, rng), max_iter=max_iter, tol=tol)
+    return w, m, c, lls[-1]
+''', "test_fit_gmm_hidden", "keep the restart with the largest log-likelihood"),
+    Mistake("fit-gmm-hides-collapse", PS4, "fit_gmm", '''
+def fit_gmm(X, n_components, n_init=5, max_iter=100, tol=1e-6, random_state=None):
+    rng = np.random.default_rng(random_state)
+    best = None
+    for _ in range(n_init):
+        try:
+            w, m, c, lls = run_em(X, *initial_parameters(X, n_components, rng), max_iter=max_iter, tol=tol)
+        except Exception:
+            continue
+        if best is None or lls[-1] > best[3]:
+            best = (w, m, c, lls[-1])
+    return best
+''', "test_fit_gmm_visible", "let it propagate"),
+    Mistake("bic-counts-k-weights", PS4, "bic", '''
+def bic(X, weights, means, covariances):
+    N, D = X.shape
+    K = len(weights)
+    return -2 * log_likelihood(X, weights, means, covariances) + (K + K * D + K * D * (D + 1) // 2) * np.log(N)
+''', "test_bic_hidden", "only K - 1 free parameters"),
+    Mistake("select-k-drops-random-state", PS4, "select_k", '''
+def select_k(X, k_values, n_init=3, random_state=0):
+    bics = [bic(X, *fit_gmm(X, K, n_init=n_init)[:3]) for K in k_values]
+    return k_values[int(np.argmin(bics))], bics
+''', "test_select_k_visible", "pass n_init and random_state on to fit_gmm"),
 ]
