@@ -59,33 +59,27 @@ def _assign_and_sum(X, shift, centers):
     labels = np.empty(N, dtype=np.intp)
     sums = np.zeros((K, D))
     # argmin_k ||x - mu_k||^2 needs neither ||x - s||^2 nor the clipping: -2 x.c_k + (||c_k||^2 + 2 s.c_k).
-    scaled, terms = -2 * centers, _centre_terms(shift, centers)
-    rows = _block_rows(K)
+    scaled, terms = (-2 * centers).T, _centre_terms(shift, centers)
+    rows = min(_block_rows(K), N)
+    # One buffer for every block: a fresh multi-megabyte array per block costs more in page faults than
+    # the arithmetic it holds.
+    buffer = np.empty((rows, K))
+    one_hot = np.empty((rows, K)) if D >= SMALL_D else None
     components = np.arange(K)
     for start in range(0, N, rows):
         block = X[start : start + rows]
-        scores = block @ scaled.T
+        B = block.shape[0]
+        scores = np.matmul(block, scaled, out=buffer[:B])
         scores += terms
-        nearest = scores.argmin(axis=1)
-        labels[start : start + rows] = nearest
+        nearest = scores.argmin(axis=1, out=labels[start : start + B])
         if D < SMALL_D:
             for d in range(D):
                 sums[:, d] += np.bincount(nearest, weights=block[:, d], minlength=K)
         else:
-            sums += (nearest[:, None] == components).astype(np.float64).T @ block
+            np.equal(nearest[:, None], components, out=one_hot[:B])
+            sums += one_hot[:B].T @ block
     counts = np.bincount(labels, minlength=K).astype(np.float64)
     return labels, counts, sums - counts[:, None] * shift
-
-
-def _distances_to_rows(X, sq_norms, shift, rows_of_X):
-    """Squared distances (N, len(rows_of_X)) from every row of X to a few of its rows, block by block."""
-    points = X[rows_of_X] - shift
-    terms = _centre_terms(shift, points)
-    out = np.empty((X.shape[0], len(rows_of_X)))
-    rows = _block_rows(len(rows_of_X))
-    for start in range(0, X.shape[0], rows):
-        out[start : start + rows] = _squared_distances(X[start : start + rows], sq_norms[start : start + rows], points, terms)
-    return out
 
 
 def greedy_kmeans_plusplus(X, n_clusters, random_state, n_local_trials=None):
@@ -126,7 +120,8 @@ def greedy_kmeans_plusplus(X, n_clusters, random_state, n_local_trials=None):
     shift = X.mean(axis=0)
     sq_norms = _row_sq_norms(X, shift)
     indices = [int(random_state.randint(N))]
-    closest = _distances_to_rows(X, sq_norms, shift, indices)[:, 0]
+    closest = np.full(N, np.inf)
+    _lower_to_rows(X, sq_norms, shift, indices, closest)
     potential = closest.sum()
     for _ in range(1, n_clusters):
         if potential > 0:
@@ -134,20 +129,36 @@ def greedy_kmeans_plusplus(X, n_clusters, random_state, n_local_trials=None):
             candidates = np.minimum(np.searchsorted(np.cumsum(closest), draws), N - 1)
         else:  # every row sits on a centre (repeated points): any row will do
             candidates = random_state.randint(N, size=n_local_trials)
-        # Distortion after adding each candidate, accumulated block by block.
-        potentials = np.zeros(len(candidates))
-        rows = _block_rows(len(candidates))
-        points = X[candidates] - shift
-        terms = _centre_terms(shift, points)
-        for start in range(0, N, rows):
-            d = _squared_distances(X[start : start + rows], sq_norms[start : start + rows], points, terms)
-            np.minimum(d, closest[start : start + rows, None], out=d)
-            potentials += d.sum(axis=0)
+        # Distortion after adding each candidate: sum over rows of min(closest, distance to the candidate).
+        potentials = _lower_to_rows(X, sq_norms, shift, candidates, closest, keep=False)
         best = int(np.argmin(potentials))
         indices.append(int(candidates[best]))
-        np.minimum(closest, _distances_to_rows(X, sq_norms, shift, [indices[-1]])[:, 0], out=closest)
-        potential = closest.sum()
+        potential = _lower_to_rows(X, sq_norms, shift, [indices[-1]], closest)[0]
     return np.array(indices)
+
+
+def _lower_to_rows(X, sq_norms, shift, rows_of_X, closest, keep=True):
+    """For each chosen row p of X, the sum over all rows x of min(closest(x), ||x - p||^2), block by block.
+
+    With ``keep`` (one chosen row), ``closest`` is lowered in place to include the distances to it.
+    """
+    points = X[rows_of_X] - shift
+    scaled, terms = (-2 * points).T, _centre_terms(shift, points)
+    N, P = X.shape[0], len(rows_of_X)
+    rows = min(_block_rows(P), N)
+    buffer = np.empty((rows, P))
+    totals = np.zeros(P)
+    for start in range(0, N, rows):
+        block = X[start : start + rows]
+        d = np.matmul(block, scaled, out=buffer[: block.shape[0]])
+        d += terms
+        d += sq_norms[start : start + rows, None]
+        np.maximum(d, 0, out=d)
+        np.minimum(d, closest[start : start + rows, None], out=d)
+        totals += d.sum(axis=0)
+        if keep:
+            closest[start : start + rows] = d[:, 0]
+    return totals
 
 
 def _row_sq_norms(X, shift):

@@ -132,7 +132,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``lower_bound_`` after every iteration of the best initialisation.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names seen during ``fit``, when ``X`` had string column names (a pandas DataFrame).
 
     See Also
