@@ -1,12 +1,20 @@
 """k-means for the estimator's initialisation: the same Lloyd iteration as :func:`gmmlab.kmeans`, made fast.
 
 The teaching :func:`gmmlab.kmeans` measures every distance from an (N, K, D) array of differences and runs
-until the centres stop moving, which is clear but slow and memory-hungry. Here the squared distances come
-from one matrix product per block of rows, :math:`\\|\\mathbf{x}\\|^2 - 2\\mathbf{x}^\\top\\boldsymbol\\mu_k +
-\\|\\boldsymbol\\mu_k\\|^2`, on data shifted by its mean (so the cancellation in that formula stays small),
-the assignment and the sums of the update share one pass over the data, and Lloyd's iteration stops, as
-scikit-learn's ``KMeans`` does, once the centres move by less than a tolerance relative to the data's
-variance. Memory beyond the data is O(rows per block x K) plus O(N) for the labels.
+until the centres stop moving, which is clear but slow and memory-hungry. Here
+
+- squared distances come from one matrix product per block of rows,
+  :math:`\\|\\mathbf{x}-\\mathbf{s}\\|^2 - 2\\mathbf{x}^\\top\\mathbf{c}_k + \\|\\mathbf{c}_k\\|^2 + 2\\mathbf{s}^\\top\\mathbf{c}_k`
+  with centres :math:`\\mathbf{c}_k = \\boldsymbol\\mu_k - \\mathbf{s}` taken relative to the data's mean
+  :math:`\\mathbf{s}`, which keeps the cancellation of that formula small without a shifted copy of the data;
+- after the first pass, Hamerly's bounds skip every row that provably keeps its centre, and the sums of
+  the update step change only by the rows that move;
+- seeding is greedy k-means++ and Lloyd's iteration stops, as scikit-learn's ``KMeans`` does, once the
+  centres move by less than ``1e-4`` times the data's mean variance.
+
+Given the same starting centres it reaches the same clustering as scikit-learn's ``KMeans`` and, with
+``tol=0``, as :func:`gmmlab.kmeans` (``tests/test_estimator.py``). Memory beyond the data is
+O(rows per block x max(K, D)) plus a few arrays of length N.
 """
 
 import warnings
@@ -51,35 +59,62 @@ def _squared_distances(block, block_sq_norms, centers, centre_terms):
     return distances
 
 
-def _assign_and_sum(X, shift, centers):
-    """One pass over the data: the nearest centre of every row (:eq:`eq-kmeans-assignment`) and, per centre,
-    the count and the sum of its rows relative to ``shift`` (the parts of :eq:`eq-kmeans-update`)."""
-    N, D = X.shape
+def _nearest_two(X, sq_norms, shift, centers, rows_of_X=None):
+    """For the given rows of X (default all): the nearest centre (:eq:`eq-kmeans-assignment`), and the
+    distances (not squared) to it and to the second nearest, from BLAS products in blocks."""
     K = centers.shape[0]
-    labels = np.empty(N, dtype=np.intp)
-    sums = np.zeros((K, D))
-    # argmin_k ||x - mu_k||^2 needs neither ||x - s||^2 nor the clipping: -2 x.c_k + (||c_k||^2 + 2 s.c_k).
     scaled, terms = (-2 * centers).T, _centre_terms(shift, centers)
-    rows = min(_block_rows(K), N)
+    n = X.shape[0] if rows_of_X is None else len(rows_of_X)
+    labels, first, second = np.empty(n, dtype=np.intp), np.empty(n), np.full(n, np.inf)
+    rows = min(_block_rows(max(K, X.shape[1])), n)
     # One buffer for every block: a fresh multi-megabyte array per block costs more in page faults than
     # the arithmetic it holds.
     buffer = np.empty((rows, K))
-    one_hot = np.empty((rows, K)) if D >= SMALL_D else None
-    components = np.arange(K)
-    for start in range(0, N, rows):
-        block = X[start : start + rows]
+    for start in range(0, n, rows):
+        block = X[start : start + rows] if rows_of_X is None else X[rows_of_X[start : start + rows]]
         B = block.shape[0]
         scores = np.matmul(block, scaled, out=buffer[:B])
         scores += terms
         nearest = scores.argmin(axis=1, out=labels[start : start + B])
-        if D < SMALL_D:
-            for d in range(D):
-                sums[:, d] += np.bincount(nearest, weights=block[:, d], minlength=K)
-        else:
-            np.equal(nearest[:, None], components, out=one_hot[:B])
-            sums += one_hot[:B].T @ block
-    counts = np.bincount(labels, minlength=K).astype(np.float64)
-    return labels, counts, sums - counts[:, None] * shift
+        within = np.arange(B)
+        first[start : start + B] = scores[within, nearest]
+        if K > 1:
+            scores[within, nearest] = np.inf
+            second[start : start + B] = scores.min(axis=1)
+    # ||x - mu||^2 = ||x - s||^2 + score, clipped at 0 against rounding
+    norms = sq_norms if rows_of_X is None else sq_norms[rows_of_X]
+    first += norms
+    second += norms
+    return labels, np.sqrt(np.maximum(first, 0, out=first)), np.sqrt(np.maximum(second, 0, out=second))
+
+
+def _move_rows(X, shift, rows_of_X, old, new, counts, sums):
+    """Move the given rows from clusters ``old`` to ``new`` in the counts and (shifted) sums, in blocks."""
+    K = counts.shape[0]
+    counts += np.bincount(new, minlength=K) - np.bincount(old, minlength=K)
+    rows = _block_rows(X.shape[1])
+    for start in range(0, len(rows_of_X), rows):
+        block = X[rows_of_X[start : start + rows]] - shift
+        to, fro = new[start : start + rows], old[start : start + rows]
+        for d in range(X.shape[1]):
+            sums[:, d] += np.bincount(to, weights=block[:, d], minlength=K)
+            sums[:, d] -= np.bincount(fro, weights=block[:, d], minlength=K)
+
+
+def _label_sums(X, labels, K):
+    """Per cluster, the sum of its rows: the numerator of :eq:`eq-kmeans-update`."""
+    N, D = X.shape
+    if D < SMALL_D:
+        return np.stack([np.bincount(labels, weights=X[:, d], minlength=K) for d in range(D)], axis=1)
+    sums = np.zeros((K, D))
+    rows = min(_block_rows(K), N)
+    one_hot = np.empty((rows, K))
+    components = np.arange(K)
+    for start in range(0, N, rows):
+        block = X[start : start + rows]
+        np.equal(labels[start : start + rows, None], components, out=one_hot[: block.shape[0]])
+        sums += one_hot[: block.shape[0]].T @ block
+    return sums
 
 
 def greedy_kmeans_plusplus(X, n_clusters, random_state, n_local_trials=None):
@@ -206,26 +241,51 @@ def lloyd(X, centers, *, max_iter=300, tol=0.0):
     >>> centers.ravel().tolist(), labels.tolist()
     ([0.5, 10.5], [0, 0, 1, 1])
     """
+    N, K = X.shape[0], centers.shape[0]
     shift = X.mean(axis=0)
+    sq_norms = _row_sq_norms(X, shift)
     centers = np.asarray(centers, dtype=np.float64) - shift
-    labels, counts, sums = _assign_and_sum(X, shift, centers)
+    labels, upper, lower = _nearest_two(X, sq_norms, shift, centers)
+    counts = np.bincount(labels, minlength=K).astype(np.float64)
+    sums = _label_sums(X, labels, K) - counts[:, None] * shift
+    # Distances carry rounding of about eps * ||x - s||^2 / distance; bounds are widened by this much.
+    slack = 1e-6 * np.sqrt(max(float(sq_norms.max()), np.finfo(np.float64).tiny))
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         if np.any(counts == 0):
-            _relocate_empty_clusters(X, shift, labels, counts, sums, centers)
+            relocated = _relocate_empty_clusters(X, shift, labels, counts, sums, centers)
+            upper[relocated], lower[relocated] = 0.0, 0.0
         new_centers = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centers)
-        moved = float(np.sum((new_centers - centers) ** 2))
+        step = np.sqrt(np.sum((new_centers - centers) ** 2, axis=1))
+        moved = float(np.sum(step**2))
         centers = new_centers
-        new_labels, counts, sums = _assign_and_sum(X, shift, centers)
-        unchanged = np.array_equal(new_labels, labels)
-        labels = new_labels
-        if unchanged or moved <= tol:
+        # Hamerly's bounds: a row whose distance to its centre (bounded above) is below both its distance to
+        # any other centre (bounded below) and half the gap to the nearest other centre keeps its label.
+        upper += step[labels]
+        # every other centre came at most max_{j != label} step_j closer
+        fastest = int(np.argmax(step))
+        lower -= step[fastest]
+        if K > 1:
+            lower[labels == fastest] += step[fastest] - np.partition(step, K - 2)[K - 2]
+        gaps = np.sqrt(np.maximum(np.sum((centers[:, None] - centers[None]) ** 2, axis=2), 0))
+        np.fill_diagonal(gaps, np.inf)
+        bound = np.maximum(lower, 0.5 * gaps.min(axis=1)[labels])
+        check = np.flatnonzero(upper + slack > bound - slack)
+        changed = np.empty(0, dtype=np.intp)
+        if check.size:
+            nearest, upper[check], lower[check] = _nearest_two(X, sq_norms, shift, centers, check)
+            moves = nearest != labels[check]
+            changed, old, new = check[moves], labels[check[moves]], nearest[moves]
+            labels[changed] = new
+            _move_rows(X, shift, changed, old, new, counts, sums)
+        if not changed.size or moved <= tol:
             break
     return centers + shift, labels, n_iter
 
 
 def _relocate_empty_clusters(X, shift, labels, counts, sums, centers):
-    """Give each empty cluster the row farthest from its centre (updating labels, counts and sums in place).
+    """Give each empty cluster the row farthest from its centre (updating labels, counts and sums in place);
+    return the rows moved.
 
     Rare, so the distances of the rows to their own centres are computed here, in one extra pass.
     """
@@ -238,6 +298,7 @@ def _relocate_empty_clusters(X, shift, labels, counts, sums, centers):
         closest[start : start + rows] = distances[np.arange(len(distances)), labels[start : start + rows]]
     empty = np.flatnonzero(counts == 0)
     farthest = np.argsort(closest)[::-1][: empty.size]
+    relocated = []
     for k, row in zip(empty, farthest):
         if closest[row] <= 0:  # every remaining row sits on its centre (repeated points): nothing to take
             break
@@ -247,6 +308,8 @@ def _relocate_empty_clusters(X, shift, labels, counts, sums, centers):
         sums[old] -= x
         counts[k], sums[k] = 1, x
         labels[row] = k
+        relocated.append(row)
+    return np.array(relocated, dtype=np.intp)
 
 
 def kmeans_labels(X, n_clusters, random_state, *, max_iter=300):

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn import mixture
+from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -172,6 +173,16 @@ def test_fast_lloyd_agrees_with_the_teaching_kmeans(seed, D, monkeypatch):
     teaching = gmmlab.kmeans(X, 5, init=init, tol=0.0)
     np.testing.assert_array_equal(labels, teaching.labels)
     np.testing.assert_allclose(centers, teaching.centers, rtol=1e-12)
+
+
+@pytest.mark.parametrize("D, K", [(2, 10), (16, 5)])
+def test_fast_kmeans_matches_scikit_learns_kmeans_from_the_same_seeds(D, K):
+    X = kmeans_data(5, N=5000, D=D, K=K)
+    seeds = _kmeans_fast.greedy_kmeans_plusplus(X, K, np.random.RandomState(0))
+    centers, labels, _ = _kmeans_fast.lloyd(X, X[seeds], tol=_kmeans_fast.RELATIVE_TOL * X.var(axis=0).mean())
+    theirs = KMeans(K, init=X[seeds], n_init=1).fit(X)
+    np.testing.assert_array_equal(labels, theirs.labels_)
+    np.testing.assert_allclose(centers, theirs.cluster_centers_, rtol=1e-10, atol=1e-12)
 
 
 def test_fast_lloyd_fills_an_empty_cluster_as_the_teaching_kmeans_does():
