@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._checks import check_data, check_means, check_n_components, check_weights
 from ._covariances import (
     COVARIANCE_TYPES,
+    NK_FLOOR,
     check_not_degenerate,
     covariances_from_cholesky,
     estimate_parameters,
@@ -240,29 +241,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ---------------------------------------------------------------------------------- initialisation
 
-    def _initial_responsibilities(self, X, random_state):
+    def _initial_parameters(self, X, random_state):
+        """Weights, means and covariances from ``init_params``: one M-step from the initial responsibilities."""
         N, K = X.shape[0], self.n_components
         if self.init_params == "random":
             resp = random_state.uniform(size=(N, K))
-            return resp / resp.sum(axis=1, keepdims=True)
-        resp = np.zeros((N, K))
+            resp /= resp.sum(axis=1, keepdims=True)
+            return estimate_parameters(X, resp, self.covariance_type, self.reg_covar)
         if self.init_params == "kmeans":
-            resp[np.arange(N), kmeans_labels(X, K, random_state)] = 1
+            labels = kmeans_labels(X, K, random_state)
+            members = [np.flatnonzero(labels == k) for k in range(K)]
         elif self.init_params == "k-means++":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
-            _, indices = kmeans_plusplus(X, K, random_state=seed)
-            resp[indices, np.arange(K)] = 1
+            members = [[row] for row in kmeans_plusplus(X, K, random_state=seed)[1]]
         else:  # random_from_data
-            indices = random_state.choice(N, size=K, replace=False)
-            resp[indices, np.arange(K)] = 1
-        return resp
+            members = [[row] for row in random_state.choice(N, size=K, replace=False)]
+        return _parameters_from_members(X, members, self.covariance_type, self.reg_covar)
 
     def _initialize(self, X, random_state):
         given = (self._weights_init, self._means_init, self._precisions_init)
         if any(value is None for value in given):
-            weights, means, covariances = estimate_parameters(
-                X, self._initial_responsibilities(X, random_state), self.covariance_type, self.reg_covar
-            )
+            weights, means, covariances = self._initial_parameters(X, random_state)
         self.weights_ = weights if self._weights_init is None else self._weights_init.copy()
         self.means_ = means if self._means_init is None else self._means_init.copy()
         if self._precisions_init is None:
@@ -534,6 +533,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         X = self._fitted_X(X)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+
+def _parameters_from_members(X, members, covariance_type, reg_covar):
+    """The M-step for hard (0 or 1) responsibilities, component k owning the rows ``members[k]``.
+
+    The same estimates as ``estimate_parameters`` with one-hot responsibilities (each component's own
+    rows, centred moments), at the cost of one pass over the data instead of one per component.
+    """
+    D = X.shape[1]
+    sub_type = "full" if covariance_type in ("full", "tied") else covariance_type
+    nk = np.array([len(rows) for rows in members], dtype=np.float64) + NK_FLOOR
+    means = np.zeros((len(members), D))
+    shapes = {"full": (len(members), D, D), "diag": (len(members), D), "spherical": (len(members),)}
+    own = np.zeros(shapes[sub_type])
+    for k, rows in enumerate(members):
+        if len(rows):
+            _, means[k], own[k] = (
+                part[0] for part in estimate_parameters(X[rows], np.ones((len(rows), 1)), sub_type, 0.0)
+            )
+    if covariance_type == "tied":
+        covariances = np.tensordot(nk, own, axes=1) / nk.sum()
+        covariances.flat[:: D + 1] += reg_covar
+    elif covariance_type == "full":
+        covariances = own
+        covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    else:
+        covariances = own + reg_covar
+    return nk / nk.sum(), means, covariances
 
 
 def _precision_factor(precisions, covariance_type):
