@@ -45,8 +45,8 @@ BOOK_TOOLS := $(wildcard tools/sphinx/*.py tools/sphinx/static/* tools/offline/*
 $(BOOK): $(SETUP) $(OFFLINE) $(BOOK_SOURCES) $(BOOK_TOOLS)
 	# Chapters draw with the inline backend (so no MPLBACKEND here); one BLAS thread per kernel keeps a
 	# 2-core machine from oversubscribing.
+	# MathJax and the widget manager are served by Sphinx itself (tools/offline/assets.py, html_extra_path).
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . -W --keep-going
-	$(PY) tools/offline/copy_assets.py _build/html
 	touch $@
 
 test: book pytest

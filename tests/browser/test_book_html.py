@@ -1,7 +1,7 @@
 """The built HTML book, read the way a student reads it: in a browser, with no network.
 
-``make test`` builds the book first (``make book``: jupyter-book build, then tools/offline/copy_assets.py
-copies MathJax and the widget manager into ``_build/html/_vendor``). This module serves ``_build/html``
+``make test`` builds the book first (``make book``: jupyter-book build, in which Sphinx copies MathJax and
+the widget manager into ``_build/html/_vendor``, see tools/offline/assets.py). This module serves ``_build/html``
 with ``python -m http.server`` on 127.0.0.1, visits every page once in Debian's Chromium and checks:
 
 * every page loads with no console error, no uncaught exception, no failed request and no HTTP error;
