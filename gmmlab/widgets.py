@@ -33,7 +33,7 @@ from ._checks import check_data
 from .em import e_step, run_em
 from .plotting import plot_ellipses, plot_lower_bound, plot_mixture_1d, plot_responsibilities
 
-__all__ = ["EMStepper", "draw_iteration", "em_animation", "em_stepper"]
+__all__ = ["EMAnimation", "EMStepper", "draw_iteration", "em_animation", "em_stepper"]
 
 
 # --------------------------------------------------------------------------------------------- checks
@@ -420,16 +420,15 @@ def em_animation(X, run, *, max_frames=25, figsize=(7.2, 3.4), dpi=200, interval
 
     Returns
     -------
-    IPython.display.HTML
-        Display it as the last expression of a notebook cell.
+    EMAnimation
+        Display it as the last expression of a notebook cell: a notebook or the HTML book shows the stepper,
+        the PDF book (which cannot run JavaScript) the frame of the last iteration.
 
     Raises
     ------
     ValueError
         If ``X`` does not match the run, or ``max_frames``, ``dpi`` or ``interval`` is not a positive integer.
     """
-    from IPython.display import HTML
-
     X = check_data(X)
     n_frames = _check_run(X, run)
     for name, value, least in (("max_frames", max_frames, 2), ("dpi", dpi, 1), ("interval", interval, 1)):
@@ -465,4 +464,15 @@ def em_animation(X, run, *, max_frames=25, figsize=(7.2, 3.4), dpi=200, interval
 <script type="application/json">{payload}</script>
 <script>{_PLAYER_SCRIPT % {"id": element_id, "interval": interval}}</script>
 </div>"""
-    return HTML(markup)
+    return EMAnimation(markup, frames[-1], f"<EM stepper: {len(iterations)} frames, iterations 0 to {iterations[-1]}>")
+
+
+class EMAnimation:
+    """What :func:`em_animation` returns: the stepper as HTML (``.html``), with the last frame for media that
+    run no JavaScript (``.last_frame``, a base64 PNG)."""
+
+    def __init__(self, html, last_frame, text):
+        self.html, self.last_frame, self.text = html, last_frame, text
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html, "image/png": self.last_frame, "text/plain": self.text}

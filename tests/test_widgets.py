@@ -305,7 +305,9 @@ def player_data(animation):
     import json
     import re
 
-    markup = animation.data
+    markup = animation.html
+    bundle = animation._repr_mimebundle_()
+    assert bundle["text/html"] == markup and bundle["image/png"] == animation.last_frame
     (payload,) = re.findall(r'<script type="application/json">(.*?)</script>', markup, flags=re.S)
     return json.loads(payload.replace("<\\/", "</")), markup
 
@@ -329,6 +331,8 @@ def test_animation_frames_are_the_iterations_of_the_run():
     assert data["frames"][0] in markup.split('<script type="application/json">')[0]
     assert 'type="range"' in markup and f'max="{len(run.history) - 1}"' in markup
     assert "http" not in markup.split("<script>")[1], "the player must load nothing"
+    # Media without JavaScript (the PDF book) show the last iteration.
+    assert data["frames"][-1] == gw.em_animation(X, run, dpi=100).last_frame
 
 
 def test_animation_frames_are_drawn_by_draw_iteration():
