@@ -81,9 +81,12 @@ def match_components(means, reference_means):
 
 
 def integer_ticks(ax, axis="x"):
-    """Put ticks on whole numbers only, for an axis that counts (iterations, components)."""
+    """Put ticks on whole numbers only, for an axis that counts (iterations, components).
+
+    At most six ticks, so that the labels of a narrow panel do not run into each other at the style's 12 pt.
+    """
     for name in axis:
-        getattr(ax, f"{name}axis").set_major_locator(MaxNLocator(integer=True))
+        getattr(ax, f"{name}axis").set_major_locator(MaxNLocator(nbins=6, integer=True))
     return ax
 
 

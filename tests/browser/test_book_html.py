@@ -292,12 +292,17 @@ def test_internal_links_and_anchors_resolve(site, crawl):
     assert not problems, "broken internal links:\n" + report(problems)
 
 
+def open_page(context, url):
+    """A new page of ``context`` at ``url``, and the list its uncaught JavaScript errors go to."""
+    page, errors = context.new_page(), []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url, wait_until="load")
+    return page, errors
+
+
 def test_search_finds_responsibilities(site, guarded_context):
     context, _ = guarded_context
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(site + "search.html?q=responsibilities", wait_until="load")
+    page, errors = open_page(context, site + "search.html?q=responsibilities")
     page.wait_for_selector("#search-results ul.search li a", timeout=30_000)
     page.wait_for_function("() => !document.querySelector('#search-progress')?.textContent.includes('Preparing')")
     results = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
@@ -459,10 +464,7 @@ def test_menu_opens_the_chapter_list_and_reaches_a_chapter(site, browser, width)
 
 def test_em_stepper_moves_without_a_kernel(site, guarded_context):
     context, _ = guarded_context
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(site + "book/em-algorithm.html", wait_until="load")
+    page, errors = open_page(context, site + "book/em-algorithm.html")
     page.wait_for_load_state("networkidle")
     players = page.locator(".gmmlab-em-player")
     assert players.count() >= 2, "the EM chapter should carry its two steppers"
