@@ -18,11 +18,12 @@ BOOK_SOURCES := _config.yml _toc.yml $(shell find book gmmlab -type f \
 	\( -name '*.md' -o -name '*.ipynb' -o -name '*.py' -o -name '*.bib' -o -name '*.csv' -o -name '*.png' -o -name '*.svg' \) \
 	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: book test pytest clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check
+.PHONY: book test pytest pdf tex clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check
 
 help:
 	@echo "make book   set up .venv and build the HTML book into _build/html"
-	@echo "make test   set up .venv, build the book (executing every chapter) and run the whole test suite"
+	@echo "make test   set up .venv, build the book (executing every chapter) and its PDF, and run the whole test suite"
+	@echo "make pdf    the whole book as one PDF, _build/latex/gmmlab-book.pdf (installs Debian's TeX Live if missing)"
 	@echo "make lock   re-resolve requirements/course.in into requirements/lock.txt"
 	@echo "make clean  remove the built book (keeps .venv)"
 	@echo "make browser-check  the browser test of the built book (offline math, widgets, search, links, a11y)"
@@ -45,11 +46,34 @@ BOOK_TOOLS := $(wildcard tools/sphinx/*.py tools/sphinx/static/* tools/offline/*
 $(BOOK): $(SETUP) $(OFFLINE) $(BOOK_SOURCES) $(BOOK_TOOLS)
 	# Chapters draw with the inline backend (so no MPLBACKEND here); one BLAS thread per kernel keeps a
 	# 2-core machine from oversubscribing.
+	# MathJax and the widget manager are served by Sphinx itself (tools/offline/assets.py, html_extra_path).
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . -W --keep-going
-	$(PY) tools/offline/copy_assets.py _build/html
 	touch $@
 
-test: book pytest
+test: book pdf pytest
+
+# ------------------------------------------------------------------------------------------------ the PDF book
+# XeLaTeX and the LaTeX packages and fonts that Sphinx and sphinx-jupyterbook-latex use (its class needs bbm,
+# from texlive-fonts-extra), all from Debian; poppler-utils gives the PDF's test pdftotext.
+TEX_PACKAGES := latexmk texlive-xetex texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
+	texlive-fonts-extra texlive-plain-generic tex-gyre fonts-freefont-otf poppler-utils
+PDF := _build/latex/gmmlab-book.pdf
+
+pdf: $(PDF)
+	@echo "The PDF book is built: $(CURDIR)/$(PDF)"
+
+tex:
+	@missing=$$(for p in $(TEX_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y --no-install-recommends $$missing; \
+	else echo "error: make pdf needs Debian packages that are missing; as root run:"; \
+	     echo "  apt-get update && apt-get install -y --no-install-recommends" $$missing; exit 1; fi
+
+# Same sources and execution cache as the HTML book (_build/.jupyter_cache): after `make book` nothing re-runs.
+$(PDF): $(SETUP) $(BOOK_SOURCES) $(BOOK_TOOLS) | tex
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --builder pdflatex
+	@test -s $@ || { echo "error: jupyter-book reported success but wrote no $@"; exit 1; }
+	touch $@
 
 # The whole suite, browser tests included: they need Chromium and the Binder environment (both made once).
 pytest: $(SETUP) chromium sandbox $(BINDER_SETUP)

@@ -5,22 +5,36 @@ student sees "weights must sum to 1" rather than a NaN or a numpy traceback thre
 """
 
 import numpy as np
+from scipy import sparse
 
 # Weights and responsibility rows must sum to 1; this much rounding is forgiven.
 SUM_TOLERANCE = 1e-6
 
 
 def check_data(X, name="X"):
-    """Return ``X`` as a float64 array of shape (N, D), or raise ``ValueError`` saying what is wrong."""
+    """Return ``X`` as a float64 array of shape (N, D), or raise an error saying what is wrong.
+
+    Raises ``ValueError``, or ``TypeError`` when an entry is an object that is not a number at all (as
+    ``float()`` does); the messages also carry the phrases scikit-learn's estimator checks look for.
+    """
+    if sparse.issparse(X):
+        raise ValueError(f"{name} is a sparse matrix, and sparse input is not supported: pass {name}.toarray()")
+    if np.iscomplexobj(X):
+        raise ValueError(f"{name} contains complex numbers (Complex data not supported); pass real numbers")
     try:
         X = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a numeric array of shape (N, D): {error}") from None
+        raise type(error)(f"{name} must be a numeric array of shape (N, D): {error}") from None
     if X.ndim != 2:
-        hint = " Reshape 1-D data with X.reshape(-1, 1)." if X.ndim == 1 else ""
+        hint = " Reshape your data with X.reshape(-1, 1) if it has a single feature." if X.ndim == 1 else ""
         raise ValueError(f"{name} must be a 2-D array of shape (N, D); got {X.ndim}-D with shape {X.shape}.{hint}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one row and one column; got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} must have at least one row; got shape {X.shape}")
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"{name} must have at least one column: it has 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+            "is required."
+        )
     if not np.all(np.isfinite(X)):
         row = int(np.argwhere(~np.isfinite(X))[0, 0])
         raise ValueError(f"{name} contains NaN or infinite values (first in row {row}); remove or impute them")

@@ -1,13 +1,18 @@
-"""``GaussianMixture``: a drop-in for ``sklearn.mixture.GaussianMixture`` built on gmmlab's EM."""
+"""``GaussianMixture``: a scikit-learn estimator built on gmmlab's EM, a drop-in for scikit-learn's."""
 
 import numbers
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import check_data, check_means, check_n_components, check_weights
 from ._covariances import (
     COVARIANCE_TYPES,
+    NK_FLOOR,
     check_not_degenerate,
     covariances_from_cholesky,
     estimate_parameters,
@@ -17,32 +22,13 @@ from ._covariances import (
     precisions_from_cholesky,
 )
 from ._fast import em_iteration
-from .kmeans import kmeans, kmeans_plusplus
+from ._kmeans_fast import kmeans_labels
+from .kmeans import kmeans_plusplus
 from .likelihood import logsumexp
 
-try:  # Share scikit-learn's exception types when it is installed, so `except` clauses written for it work.
-    from sklearn.exceptions import ConvergenceWarning, NotFittedError
-except ImportError:  # pragma: no cover - exercised only without scikit-learn
-
-    class ConvergenceWarning(UserWarning):
-        """EM stopped at ``max_iter`` before the lower bound changed by less than ``tol``."""
-
-    class NotFittedError(ValueError, AttributeError):
-        """The estimator was used before ``fit``."""
-
+__all__ = ["ConvergenceWarning", "GaussianMixture", "NotFittedError"]
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
-
-
-def _check_random_state(seed):
-    """None, an int or a RandomState, as scikit-learn's ``check_random_state`` reads them."""
-    if seed is None or seed is np.random:
-        return np.random.mtrand._rand
-    if isinstance(seed, numbers.Integral):
-        return np.random.RandomState(seed)
-    if isinstance(seed, np.random.RandomState):
-        return seed
-    raise ValueError(f"random_state must be None, an int or a numpy RandomState; got {seed!r}")
 
 
 def _check_precisions(precisions, covariance_type, n_components, n_features):
@@ -70,42 +56,111 @@ def _check_precisions(precisions, covariance_type, n_components, n_features):
     return precisions
 
 
-class GaussianMixture:
-    """Gaussian mixture fitted by EM, with the constructor, attributes and methods of scikit-learn's.
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture fitted by EM: a scikit-learn estimator with the parameters, attributes and methods
+    of ``sklearn.mixture.GaussianMixture``.
 
-    Parameters, fitted attributes and methods have scikit-learn's names and meanings, so code written
-    for ``sklearn.mixture.GaussianMixture`` runs unchanged. Two differences are deliberate: every
-    covariance type is estimated from centred moments (scikit-learn's ``tied``, ``diag`` and ``spherical``
-    subtract squared means, which is inaccurate for a tight cluster far from the origin), and
-    ``init_params="kmeans"`` uses :func:`gmmlab.kmeans` rather than ``sklearn.cluster.KMeans``.
+    Code written for scikit-learn's class runs unchanged, in pipelines, cross-validation and grid searches
+    too. Each iteration is one E-step (:eq:`eq-responsibilities`) and one M-step (:eq:`eq-mean-update`,
+    :eq:`eq-covariance-update`, :eq:`eq-weight-update`, with ``reg_covar`` as in :eq:`eq-reg-covar`),
+    fused over blocks of rows (``gmmlab/_fast.py``); ``lower_bound_`` is the average log-likelihood per
+    point (:eq:`eq-gmm-log-likelihood` divided by N), which equals the lower bound :eq:`eq-lower-bound`
+    right after an E-step. Differences from scikit-learn, all deliberate:
 
-    Each iteration is one E-step (:eq:`eq-responsibilities`) and one M-step (:eq:`eq-mean-update`,
-    :eq:`eq-covariance-update`, :eq:`eq-weight-update`, with ``reg_covar`` as in :eq:`eq-reg-covar`);
-    ``lower_bound_`` is the average log-likelihood per point (:eq:`eq-gmm-log-likelihood` divided by N),
-    which equals the lower bound :eq:`eq-lower-bound` right after an E-step.
+    - every covariance type is estimated from centred moments (scikit-learn's ``tied``, ``diag`` and
+      ``spherical`` subtract squared means, which is inaccurate for a tight cluster far from the origin);
+    - ``init_params="kmeans"`` runs gmmlab's own fast k-means (greedy k-means++ seeding, then Lloyd's
+      iteration with scikit-learn's relative tolerance), and none at all when ``weights_init``,
+      ``means_init`` and ``precisions_init`` are all given;
+    - a component that collapses during EM (its covariance singular, as happens with ``reg_covar=0`` on
+      repeated points) stops that initialisation with a ``ConvergenceWarning`` that names it; the
+      parameters from before the collapse are kept and ``converged_`` is False.
 
     Parameters
     ----------
-    n_components : int, default 1
-    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
-    tol : float, default 1e-3
-        Stop when the average log-likelihood changes by less than this.
-    reg_covar : float, default 1e-6
-        Added to the diagonal of every covariance.
-    max_iter : int, default 100
-    n_init : int, default 1
-        Restarts; the one with the highest lower bound is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default "kmeans"
-    weights_init, means_init, precisions_init : arrays or None
-    random_state : None, int or numpy RandomState
-    warm_start : bool, default False
-    verbose : int, default 0
-    verbose_interval : int, default 10
+    n_components : int, default=1
+        Number of mixture components K.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Each component's own full covariance, one shared full covariance, diagonal covariances, or one
+        variance per component.
+    tol : float, default=1e-3
+        EM stops when the average log-likelihood per point changes by less than this.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance (:eq:`eq-reg-covar`).
+    max_iter : int, default=100
+        EM iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the one with the highest lower bound is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+        How the initial responsibilities are chosen: a k-means clustering, k-means++ seeds, uniform random
+        responsibilities, or K data points drawn at random.
+    weights_init : array-like of shape (n_components,), default=None
+        Initial weights; None takes them from ``init_params``.
+    means_init : array-like of shape (n_components, n_features), default=None
+        Initial means; None takes them from ``init_params``.
+    precisions_init : array-like, default=None
+        Initial precisions (inverse covariances), shaped as ``covariances_``; None takes them from
+        ``init_params``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and :meth:`sample`; an int gives reproducible fits.
+    warm_start : bool, default=False
+        If True, each ``fit`` continues from the previous solution (and ``n_init`` is ignored).
+    verbose : int, default=0
+        1 prints each initialisation, 2 also every ``verbose_interval`` iterations.
+    verbose_interval : int, default=10
+        Iterations between messages when ``verbose=2``.
 
     Attributes
     ----------
-    weights_, means_, covariances_, precisions_, precisions_cholesky_, converged_, n_iter_,
-    lower_bound_, lower_bounds_, n_features_in_
+    weights_ : ndarray of shape (n_components,)
+        Mixture weights :math:`\\pi_k`.
+    means_ : ndarray of shape (n_components, n_features)
+        Component means :math:`\\boldsymbol\\mu_k`.
+    covariances_ : ndarray
+        Covariances, of shape (K, D, D) for ``full``, (D, D) for ``tied``, (K, D) for ``diag`` and (K,) for
+        ``spherical``.
+    precisions_ : ndarray
+        Inverse covariances, shaped as ``covariances_``.
+    precisions_cholesky_ : ndarray
+        Cholesky factors of the precisions (for ``diag`` and ``spherical``, their square roots).
+    converged_ : bool
+        Whether the best initialisation met ``tol`` within ``max_iter`` iterations.
+    n_iter_ : int
+        EM iterations of the best initialisation.
+    lower_bound_ : float
+        Average log-likelihood per point of the best initialisation.
+    lower_bounds_ : list of float
+        ``lower_bound_`` after every iteration of the best initialisation.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names seen during ``fit``, when ``X`` had string column names (a pandas DataFrame).
+
+    See Also
+    --------
+    gmmlab.run_em : the teaching EM loop, one equation per function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmmlab import GaussianMixture
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(-4, 1, (200, 2)), rng.normal(4, 1, (200, 2))])
+    >>> model = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> np.round(np.sort(model.means_[:, 0]))
+    array([-4.,  4.])
+    >>> model.predict([[-4.0, -4.0], [4.0, 4.0]]).tolist() in ([0, 1], [1, 0])
+    True
+    >>> bool(model.converged_)
+    True
+
+    Choosing K by BIC with scikit-learn's grid search:
+
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> search = GridSearchCV(GaussianMixture(random_state=0), {"n_components": [1, 2, 3]},
+    ...                       scoring=lambda model, X, y=None: -model.bic(X))
+    >>> search.fit(X).best_params_
+    {'n_components': 2}
     """
 
     def __init__(
@@ -141,31 +196,6 @@ class GaussianMixture:
         self.verbose = verbose
         self.verbose_interval = verbose_interval
 
-    _PARAMETERS = (
-        "n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init", "init_params",
-        "weights_init", "means_init", "precisions_init", "random_state", "warm_start", "verbose",
-        "verbose_interval",
-    )  # fmt: skip
-
-    def get_params(self, deep=True):
-        """The constructor parameters, as scikit-learn's ``get_params``."""
-        return {name: getattr(self, name) for name in self._PARAMETERS}
-
-    def set_params(self, **params):
-        """Set constructor parameters, as scikit-learn's ``set_params``."""
-        for name, value in params.items():
-            if name not in self._PARAMETERS:
-                raise ValueError(f"invalid parameter {name!r} for GaussianMixture")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = GaussianMixture().get_params()
-        changed = [
-            f"{k}={v!r}" for k, v in self.get_params().items() if not (v is defaults[k] or _equal(v, defaults[k]))
-        ]
-        return f"GaussianMixture({', '.join(changed)})"
-
     # ----------------------------------------------------------------------------------------- checks
 
     def _check_parameters(self, X):
@@ -176,9 +206,9 @@ class GaussianMixture:
             raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got {self.covariance_type!r}")
         if self.init_params not in INIT_PARAMS:
             raise ValueError(f"init_params must be one of {INIT_PARAMS}; got {self.init_params!r}")
-        for name, low in (("tol", 0.0), ("reg_covar", 0.0)):
+        for name in ("tol", "reg_covar"):
             value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not value >= low:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
                 raise ValueError(f"{name} must be a non-negative number; got {value!r}")
         for name, low in (("max_iter", 0), ("n_init", 1)):
             value = getattr(self, name)
@@ -194,43 +224,44 @@ class GaussianMixture:
             else _check_precisions(self.precisions_init, self.covariance_type, K, D)
         )
 
-    def _check_fitted(self):
-        if not hasattr(self, "means_"):
-            raise NotFittedError("This GaussianMixture instance is not fitted yet. Call 'fit' first.")
+    def _validate_X(self, X, reset):
+        """``X`` as a float64 (N, D) array; the course's messages for bad values, scikit-learn's bookkeeping
+        of ``n_features_in_`` and ``feature_names_in_`` (set when ``reset``, checked otherwise)."""
+        X_checked = check_data(X)
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        return X_checked
 
-    def _check_X(self, X):
-        X = check_data(X)
-        if X.shape[1] != self.n_features_in_:
+    def _random_state(self):
+        try:
+            return check_random_state(self.random_state)
+        except ValueError:
             raise ValueError(
-                f"X has {X.shape[1]} features, but this GaussianMixture was fitted with {self.n_features_in_}"
-            )
-        return X
+                f"random_state must be None, an int or a numpy RandomState; got {self.random_state!r}"
+            ) from None
 
     # ---------------------------------------------------------------------------------- initialisation
 
-    def _initial_responsibilities(self, X, random_state):
+    def _initial_parameters(self, X, random_state):
+        """Weights, means and covariances from ``init_params``: one M-step from the initial responsibilities."""
         N, K = X.shape[0], self.n_components
-        resp = np.zeros((N, K))
-        if self.init_params == "kmeans":
-            seed = int(random_state.randint(np.iinfo(np.int32).max))
-            labels = kmeans(X, K, n_init=1, random_state=seed).labels
-            resp[np.arange(N), labels] = 1
-        elif self.init_params == "k-means++":
-            seed = int(random_state.randint(np.iinfo(np.int32).max))
-            _, indices = kmeans_plusplus(X, K, random_state=seed)
-            resp[indices, np.arange(K)] = 1
-        elif self.init_params == "random":
+        if self.init_params == "random":
             resp = random_state.uniform(size=(N, K))
             resp /= resp.sum(axis=1, keepdims=True)
+            return estimate_parameters(X, resp, self.covariance_type, self.reg_covar)
+        if self.init_params == "kmeans":
+            labels = kmeans_labels(X, K, random_state)
+            members = [np.flatnonzero(labels == k) for k in range(K)]
+        elif self.init_params == "k-means++":
+            seed = int(random_state.randint(np.iinfo(np.int32).max))
+            members = [[row] for row in kmeans_plusplus(X, K, random_state=seed)[1]]
         else:  # random_from_data
-            indices = random_state.choice(N, size=K, replace=False)
-            resp[indices, np.arange(K)] = 1
-        return resp
+            members = [[row] for row in random_state.choice(N, size=K, replace=False)]
+        return _parameters_from_members(X, members, self.covariance_type, self.reg_covar)
 
     def _initialize(self, X, random_state):
-        weights, means, covariances = estimate_parameters(
-            X, self._initial_responsibilities(X, random_state), self.covariance_type, self.reg_covar
-        )
+        given = (self._weights_init, self._means_init, self._precisions_init)
+        if any(value is None for value in given):
+            weights, means, covariances = self._initial_parameters(X, random_state)
         self.weights_ = weights if self._weights_init is None else self._weights_init.copy()
         self.means_ = means if self._means_init is None else self._means_init.copy()
         if self._precisions_init is None:
@@ -244,20 +275,49 @@ class GaussianMixture:
     # ----------------------------------------------------------------------------------------- fitting
 
     def fit(self, X, y=None):
-        """Estimate the parameters with EM (``n_init`` restarts, keeping the best lower bound); return self."""
-        self.fit_predict(X, y)
+        """Estimate the parameters with EM, keeping the best of ``n_init`` initialisations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data, one point per row.
+        y : None
+            Ignored; accepted for scikit-learn's API.
+
+        Returns
+        -------
+        self : GaussianMixture
+            The fitted estimator.
+        """
+        self._fit(X)
         return self
 
     def fit_predict(self, X, y=None):
-        """Fit as :meth:`fit` does, then return the most probable component of every point."""
-        X = check_data(X)
+        """Fit as :meth:`fit` does, then return the most probable component of every point.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data, one point per row.
+        y : None
+            Ignored; accepted for scikit-learn's API.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels; equal to ``fit(X).predict(X)`` for any ``max_iter`` and ``tol``.
+        """
+        X = self._fit(X)
+        return self._estimate_weighted_log_prob(X).argmax(axis=1)
+
+    def _fit(self, X):
+        X = self._validate_X(X, reset=True)
         if X.shape[0] < 2:
-            raise ValueError(f"GaussianMixture needs at least 2 data points; got N = {X.shape[0]}")
+            raise ValueError(f"GaussianMixture needs at least 2 data points; got n_samples = {X.shape[0]}")
         self._check_parameters(X)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
-        random_state = _check_random_state(self.random_state)
-        self.n_features_in_ = X.shape[1]
+        random_state = self._random_state()
         # Variances below rounding error relative to the data's spread mean a collapsed component.
         self._variance_floor = np.finfo(np.float64).eps * max(float(X.var(axis=0).max()), np.finfo(np.float64).tiny)
 
@@ -274,21 +334,7 @@ class GaussianMixture:
             if self.max_iter == 0:
                 best_params, best_n_iter = self._get_parameters(), 0
                 continue
-            converged = False
-            for n_iter in range(1, self.max_iter + 1):
-                previous = lower_bound
-                lower_bound, weights, means, covariances = em_iteration(
-                    X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.reg_covar
-                )
-                check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
-                self._set_parameters((weights, means, covariances, None))
-                lower_bounds.append(lower_bound)
-                change = lower_bound - previous
-                if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
-                    print(f"  Iteration {n_iter}\t change {change:.5f}")
-                if abs(change) < self.tol:
-                    converged = True
-                    break
+            lower_bound, lower_bounds, n_iter, converged = self._run_em(X, lower_bound, init)
             if self.verbose:
                 print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
             if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
@@ -301,14 +347,46 @@ class GaussianMixture:
                 "Best performing initialization did not converge. Try different init parameters, "
                 "or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         self._set_parameters(best_params)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
-        # A final E-step, so fit_predict(X) agrees with fit(X).predict(X) for any max_iter and tol.
-        return self._estimate_weighted_log_prob(X).argmax(axis=1)
+        return X
+
+    def _run_em(self, X, lower_bound, init):
+        """EM from the current parameters until ``tol`` or ``max_iter``; returns the final lower bound, the
+        lower bounds, the iterations run and whether ``tol`` was met.
+
+        A collapsed component (a singular covariance after an M-step) ends the run: the parameters from
+        before that M-step, whose log-likelihood is the last lower bound, are kept.
+        """
+        lower_bounds = []
+        for n_iter in range(1, self.max_iter + 1):
+            previous = lower_bound
+            lower_bound, weights, means, covariances = em_iteration(
+                X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.reg_covar
+            )
+            lower_bounds.append(lower_bound)
+            try:
+                check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
+                prec_chol = precisions_cholesky(covariances, self.covariance_type, self.reg_covar)
+            except ValueError as collapse:
+                warnings.warn(
+                    f"EM stopped at iteration {n_iter} of initialization {init}: {collapse} The parameters "
+                    "from before this iteration's M-step are kept.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+                return lower_bound, lower_bounds, n_iter, False
+            self._set_parameters((weights, means, covariances, prec_chol))
+            change = lower_bound - previous
+            if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
+                print(f"  Iteration {n_iter}\t change {change:.5f}")
+            if abs(change) < self.tol:
+                return lower_bound, lower_bounds, n_iter, True
+        return lower_bound, lower_bounds, n_iter, False
 
     def _get_parameters(self):
         return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
@@ -323,36 +401,91 @@ class GaussianMixture:
     # -------------------------------------------------------------------------------------- prediction
 
     def _estimate_weighted_log_prob(self, X):
+        """log pi_k + log N(x_n | mu_k, Sigma_k), shape (N, K) (:eq:`eq-joint` in log space)."""
         return log_gaussian_prob(X, self.means_, self.precisions_cholesky_, self.covariance_type) + np.log(
             self.weights_
         )
 
+    def _fitted_X(self, X):
+        check_is_fitted(self)
+        return self._validate_X(X, reset=False)
+
     def score_samples(self, X):
-        """Log-density :math:`\\log p(\\mathbf{x}_n\\mid\\boldsymbol\\theta)` of every row, shape (N,)."""
-        self._check_fitted()
-        return logsumexp(self._estimate_weighted_log_prob(self._check_X(X)), axis=1)
+        r"""Log-density of every point under the mixture (:eq:`eq-gmm-density`, in log space).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+            :math:`\log p(\mathbf{x}_n\mid\boldsymbol\theta)` for every row.
+        """
+        return logsumexp(self._estimate_weighted_log_prob(self._fitted_X(X)), axis=1)
 
     def score(self, X, y=None):
-        """Average log-likelihood per point (:eq:`eq-gmm-log-likelihood` divided by N)."""
+        """Average log-likelihood per point (:eq:`eq-gmm-log-likelihood` divided by N).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored; accepted for scikit-learn's API.
+
+        Returns
+        -------
+        score : float
+        """
         return float(np.mean(self.score_samples(X)))
 
     def predict_proba(self, X):
-        """Responsibilities of every component for every row, shape (N, K) (:eq:`eq-responsibilities`)."""
-        self._check_fitted()
-        weighted = self._estimate_weighted_log_prob(self._check_X(X))
+        """Responsibilities of every component for every point (:eq:`eq-responsibilities`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        responsibilities : ndarray of shape (n_samples, n_components)
+            Rows sum to 1.
+        """
+        weighted = self._estimate_weighted_log_prob(self._fitted_X(X))
         return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
 
     def predict(self, X):
-        """The component with the largest responsibility for every row, shape (N,)."""
-        self._check_fitted()
-        return self._estimate_weighted_log_prob(self._check_X(X)).argmax(axis=1)
+        """The component with the largest responsibility for every point.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self._estimate_weighted_log_prob(self._fitted_X(X)).argmax(axis=1)
 
     def sample(self, n_samples=1):
-        """Draw ``n_samples`` points by ancestral sampling; return ``(X, labels)`` grouped by component."""
-        self._check_fitted()
+        """Draw points by ancestral sampling (:eq:`eq-ancestral-sampling`), grouped by component.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of points to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The points.
+        labels : ndarray of shape (n_samples,)
+            The component each point was drawn from.
+        """
+        check_is_fitted(self)
         if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
-        rng = _check_random_state(self.random_state)
+        rng = self._random_state()
         counts = rng.multinomial(n_samples, self.weights_)
         D = self.means_.shape[1]
         if self.covariance_type == "full":
@@ -371,14 +504,63 @@ class GaussianMixture:
         return n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
 
     def bic(self, X):
-        """Bayesian information criterion, :math:`-2\\log p(\\mathcal{X}\\mid\\hat{\\boldsymbol\\theta}) + P\\log N` (:eq:`eq-bic`)."""
-        X = self._check_X(X) if hasattr(self, "n_features_in_") else check_data(X)
+        r"""Bayesian information criterion (:eq:`eq-bic`); lower is better.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        bic : float
+            :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + P\log N`, with P free parameters
+            (:eq:`eq-n-parameters`).
+        """
+        X = self._fitted_X(X)
         return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
 
     def aic(self, X):
-        """Akaike information criterion, :math:`-2\\log p(\\mathcal{X}\\mid\\hat{\\boldsymbol\\theta}) + 2P` (:eq:`eq-aic`)."""
-        X = self._check_X(X) if hasattr(self, "n_features_in_") else check_data(X)
+        r"""Akaike information criterion (:eq:`eq-aic`); lower is better.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        aic : float
+            :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + 2P`.
+        """
+        X = self._fitted_X(X)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+
+def _parameters_from_members(X, members, covariance_type, reg_covar):
+    """The M-step for hard (0 or 1) responsibilities, component k owning the rows ``members[k]``.
+
+    The same estimates as ``estimate_parameters`` with one-hot responsibilities (each component's own
+    rows, centred moments), at the cost of one pass over the data instead of one per component.
+    """
+    D = X.shape[1]
+    sub_type = "full" if covariance_type in ("full", "tied") else covariance_type
+    nk = np.array([len(rows) for rows in members], dtype=np.float64) + NK_FLOOR
+    means = np.zeros((len(members), D))
+    shapes = {"full": (len(members), D, D), "diag": (len(members), D), "spherical": (len(members),)}
+    own = np.zeros(shapes[sub_type])
+    for k, rows in enumerate(members):
+        if len(rows):
+            _, means[k], own[k] = (
+                part[0] for part in estimate_parameters(X[rows], np.ones((len(rows), 1)), sub_type, 0.0)
+            )
+    if covariance_type == "tied":
+        covariances = np.tensordot(nk, own, axes=1) / nk.sum()
+        covariances.flat[:: D + 1] += reg_covar
+    elif covariance_type == "full":
+        covariances = own
+        covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    else:
+        covariances = own + reg_covar
+    return nk / nk.sum(), means, covariances
 
 
 def _precision_factor(precisions, covariance_type):
@@ -388,10 +570,3 @@ def _precision_factor(precisions, covariance_type):
     if covariance_type == "tied":
         return np.linalg.cholesky(precisions)
     return np.sqrt(precisions)
-
-
-def _equal(a, b):
-    try:
-        return bool(np.all(a == b)) and type(a) is type(b)
-    except Exception:
-        return False

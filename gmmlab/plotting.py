@@ -1,18 +1,93 @@
-"""Figures of the course. Each function draws on an Axes (a new one if none is given) and returns it."""
+"""Figures of the course: one style for every figure, and the plots the chapters share.
 
+:func:`use_style` sets the style once per notebook (every chapter calls it first). Component ``k`` is drawn in
+``PALETTE[k]`` with marker ``MARKERS[k]`` in every figure: the palette is Okabe and Ito's, whose colours stay
+distinct under the common forms of colour blindness, and the markers tell components apart without colour.
+Each plotting function draws on an Axes (the current one if none is given) and returns it.
+"""
+
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from cycler import cycler
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
+from scipy.optimize import linear_sum_assignment
 
 from .gaussian import gaussian_log_pdf
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+# Okabe & Ito's colour-blind-safe palette (yellow last: it is faint on white), component k -> PALETTE[k]
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+# Figures at most 7 inches wide are shown in the book's text column at (nearly) their natural size, so 12 pt
+# text stays as large as the captions' (16 px); SVG keeps them sharp at any zoom.
+STYLE = {
+    "axes.prop_cycle": cycler(color=PALETTE),
+    "image.cmap": "cividis",
+    "font.size": 12,
+    "axes.titlesize": "medium",
+    "axes.labelsize": "medium",
+    "legend.fontsize": "small",
+    "legend.title_fontsize": "small",
+    "figure.figsize": (7.0, 3.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 200,  # raster output (PNG) at twice the screen resolution
+    "svg.fonttype": "path",
+    "lines.markersize": 6,
+}
+
+
+def use_style():
+    """Apply the course's figure style; in a notebook, also show figures as SVG (and PDF for the PDF book).
+
+    Every chapter calls this once, before its first figure. The inline backend is loaded first, since loading
+    it resets the figure formats.
+    """
+    mpl.rcParams.update(STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return
+    if get_ipython() is not None and "inline" in mpl.get_backend():
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("svg", "pdf")
 
 
 def component_colors(n_components):
-    """RGB colours of K components, shape (K, 3), from a fixed palette (cycled)."""
+    """RGB colours of K components, shape (K, 3), from the course palette (cycled)."""
     return np.array([to_rgb(PALETTE[k % len(PALETTE)]) for k in range(n_components)])
+
+
+def match_components(means, reference_means):
+    """The order of the components of ``means`` that puts each next to its nearest reference component.
+
+    Mixture fits and clusterings number their components arbitrarily. Drawing ``means[order]`` (and every other
+    per-component array indexed the same way: responsibilities ``[:, order]``, covariances ``[order]``) gives
+    component ``j`` the colour and marker of reference component ``j``, so the same cluster looks the same in
+    every panel. The matching minimises the total squared distance between paired means (Hungarian method).
+    """
+    means = np.asarray(means, dtype=float)
+    reference_means = np.asarray(reference_means, dtype=float)
+    if means.ndim != 2 or reference_means.shape != means.shape:
+        raise ValueError(
+            f"means and reference_means must both have shape (K, D); got {means.shape} and {reference_means.shape}"
+        )
+    cost = ((reference_means[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
+    _, order = linear_sum_assignment(cost)
+    return order
+
+
+def integer_ticks(ax, axis="x"):
+    """Put ticks on whole numbers only, for an axis that counts (iterations, components).
+
+    At most six ticks, so that the labels of a narrow panel do not run into each other at the style's 12 pt.
+    """
+    for name in axis:
+        getattr(ax, f"{name}axis").set_major_locator(MaxNLocator(nbins=6, integer=True))
+    return ax
 
 
 def _axes(ax):
@@ -35,9 +110,42 @@ def plot_responsibilities(X, responsibilities, ax=None, **scatter_kwargs):
     return ax
 
 
+def plot_clusters(X, labels, ax=None, centers=None, n_clusters=None, **scatter_kwargs):
+    """Scatter 2-D data by hard cluster label: cluster k in ``PALETTE[k]`` with marker ``MARKERS[k]``.
+
+    ``centers`` (K, 2), if given, are drawn as black crosses edged in white, visible on points of any colour.
+    """
+    ax = _axes(ax)
+    X = np.asarray(X, dtype=float)
+    labels = np.asarray(labels)
+    n_clusters = int(labels.max()) + 1 if n_clusters is None else n_clusters
+    if centers is not None:
+        n_clusters = max(n_clusters, len(centers))
+    colors = component_colors(n_clusters)
+    scatter_kwargs.setdefault("s", 8)
+    for k in range(n_clusters):
+        members = labels == k
+        if members.any():
+            ax.scatter(X[members, 0], X[members, 1], color=colors[k], marker=MARKERS[k % len(MARKERS)],
+                       linewidths=0, **scatter_kwargs)
+    if centers is not None:
+        _mark_centres(ax, np.asarray(centers, dtype=float), ["black"] * n_clusters, size=12)
+    return ax
+
+
+def _mark_centres(ax, centres, colors, size):
+    """Thick crosses at the centres, each in its component's colour with a black edge (or black edged in
+    white when the colour is black), so a centre stands out on its own points."""
+    for k, centre in enumerate(centres):
+        edge = "white" if np.allclose(to_rgb(colors[k]), 0) else "black"
+        ax.plot(*centre[:2], marker="X", markersize=size, color=colors[k], markeredgecolor=edge,
+                markeredgewidth=1.2, linestyle="none", zorder=4)
+
+
 def plot_ellipses(means, covariances, ax=None, n_std=(1.0, 2.0), colors=None, **patch_kwargs):
     """Draw each 2-D component as ellipses at ``n_std`` standard deviations, and mark its mean.
 
+    The mean is a thick cross in the component's colour with a black edge, visible on the component's own points.
     The ellipse axes are the covariance's eigenvectors with half-lengths ``n_std * sqrt(eigenvalue)``.
     """
     ax = _axes(ax)
@@ -54,7 +162,7 @@ def plot_ellipses(means, covariances, ax=None, n_std=(1.0, 2.0), colors=None, **
             ax.add_patch(
                 Ellipse(mean[:2], width, height, angle=angle, fill=False, edgecolor=colors[k], **patch_kwargs)
             )
-        ax.plot(*mean[:2], marker="x", color=colors[k], markersize=9, mew=2, zorder=patch_kwargs["zorder"])
+    _mark_centres(ax, means, colors, size=10)
     ax.autoscale_view()
     return ax
 
@@ -114,6 +222,7 @@ def plot_lower_bound(values, ax=None, label=None, **kwargs):
     kwargs.setdefault("marker", "o")
     kwargs.setdefault("markersize", 3)
     ax.plot(np.arange(len(values)), values, label=label, **kwargs)
+    integer_ticks(ax)
     ax.set_xlabel("EM iteration")
     ax.set_ylabel("lower bound")
     return ax

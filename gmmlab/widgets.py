@@ -2,19 +2,27 @@ r"""Step through a run of EM one iteration at a time.
 
 :func:`em_stepper` runs :func:`gmmlab.run_em` once, keeps the whole trajectory, and returns an
 :class:`EMStepper`: a slider over the iterations with play and step buttons, showing the data coloured
-by their responsibilities, the components, and the lower bound so far. All the drawing happens in the
-plain function :func:`draw_iteration`, so a static page can draw the same frames as small multiples.
+by their responsibilities, the components, and the lower bound so far. It needs a running kernel.
 
-The figure is ordinary matplotlib rendered to PNG and put into an ``ipywidgets.Output``, so the
-widget needs neither ``ipympl`` nor a particular matplotlib backend. Import it explicitly::
+:func:`em_animation` draws the frames of a finished run once, up front, and returns them as a self-contained
+HTML stepper (a slider, step and play buttons, a few lines of JavaScript): it works with no kernel and no
+widget manager, in the static book, in an exported notebook, or in JupyterLab.
+
+All the drawing happens in the plain function :func:`draw_iteration`, so a static page can draw the same
+frames as small multiples. The figure is ordinary matplotlib rendered to PNG, so neither needs ``ipympl``
+nor a particular matplotlib backend. Import it explicitly::
 
     import gmmlab.widgets
-    gmmlab.widgets.em_stepper(X, *initial)
+    gmmlab.widgets.em_stepper(X, *initial)        # with a kernel
+    gmmlab.widgets.em_animation(X, gmmlab.run_em(X, *initial))   # anywhere
 """
 
 import base64
+import html
 import io
+import json
 import numbers
+import uuid
 
 import ipywidgets as widgets
 import numpy as np
@@ -25,7 +33,7 @@ from ._checks import check_data
 from .em import e_step, run_em
 from .plotting import plot_ellipses, plot_lower_bound, plot_mixture_1d, plot_responsibilities
 
-__all__ = ["EMStepper", "draw_iteration", "em_stepper"]
+__all__ = ["EMAnimation", "EMStepper", "draw_iteration", "em_animation", "em_stepper"]
 
 
 # --------------------------------------------------------------------------------------------- checks
@@ -197,6 +205,22 @@ def draw_iteration(axes, X, run, iteration, *, legend=False):
     return data_ax, bound_ax
 
 
+def _stepper_figure(figsize):
+    """The stepper's figure: the data panel (3/5 of the width) and the lower bound beside it."""
+    figure = Figure(figsize=figsize, layout="constrained")
+    grid = figure.add_gridspec(1, 5)
+    return figure, (figure.add_subplot(grid[0, :3]), figure.add_subplot(grid[0, 3:]))
+
+
+def _status(run, t):
+    """The iteration and its log-likelihood in words (HTML)."""
+    values = run.log_likelihoods
+    n_iter = len(values) - 1
+    change = "" if t == 0 else f", a change of {values[t] - values[t - 1]:+.4g} over iteration {t - 1}"
+    last = " (the last iteration of the run)" if t == n_iter else ""
+    return f"Iteration <b>{t}</b> of {n_iter}{last}: log-likelihood {values[t]:.4f}{change}."
+
+
 # ------------------------------------------------------------------------------------------ widget
 
 
@@ -241,9 +265,7 @@ class EMStepper(widgets.VBox):
         self.n_iter = n_frames - 1
         self.iteration = None
 
-        self.figure = Figure(figsize=figsize, layout="constrained")
-        grid = self.figure.add_gridspec(1, 5)
-        self.axes = (self.figure.add_subplot(grid[0, :3]), self.figure.add_subplot(grid[0, 3:]))
+        self.figure, self.axes = _stepper_figure(figsize)
 
         self.slider = widgets.IntSlider(
             value=0, min=0, max=self.n_iter, step=1, description="iteration", continuous_update=False
@@ -284,12 +306,7 @@ class EMStepper(widgets.VBox):
                 "metadata": {},
             },
         )
-        values = self.run.log_likelihoods
-        change = "" if t == 0 else f", a change of {values[t] - values[t - 1]:+.4g} over iteration {t - 1}"
-        last = " (the last iteration of the run)" if t == self.n_iter else ""
-        self.status.value = (
-            f"Iteration <b>{t}</b> of {self.n_iter}{last}: log-likelihood {values[t]:.4f}{change}."
-        )
+        self.status.value = _status(self.run, t)
         self.back_button.disabled = t == 0
         self.forward_button.disabled = t == self.n_iter
         self.iteration = t
@@ -328,3 +345,144 @@ def em_stepper(X, weights, means, covariances, *, max_iter=50, tol=1e-8, reg_cov
     X = check_data(X)
     run = run_em(X, weights, means, covariances, max_iter=max_iter, tol=tol, reg_covar=reg_covar)
     return EMStepper(X, run, **kwargs)
+
+
+# ---------------------------------------------------------------------------------- without a kernel
+
+
+def _frames_to_show(n_frames, max_frames):
+    """Every iteration of a short run; of a long one, the first ``max_frames // 2`` and the rest spread evenly."""
+    if n_frames <= max_frames:
+        return list(range(n_frames))
+    dense = max_frames // 2
+    spread = np.linspace(dense, n_frames - 1, max_frames - dense).round().astype(int)
+    return sorted(set(range(dense)) | set(spread.tolist()))
+
+
+def _png(figure, dpi):
+    """The figure as a PNG with an adaptive palette of 128 colours (a third of the size, no visible change)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    image = Image.open(buffer).convert("RGB").quantize(128)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+# The player: plain JavaScript over the frames in the JSON beside it; nothing is loaded from anywhere.
+_PLAYER_SCRIPT = """(function () {
+  var root = document.getElementById("%(id)s");
+  var data = JSON.parse(root.querySelector("script[type='application/json']").textContent);
+  var slider = root.querySelector("input[type=range]"), image = root.querySelector("img");
+  var status = root.querySelector(".gmmlab-em-status"), play = root.querySelector("[data-step=play]");
+  var back = root.querySelector("[data-step=back]"), forward = root.querySelector("[data-step=forward]");
+  var timer = null;
+  function show(i) {
+    i = Math.max(0, Math.min(data.frames.length - 1, i));
+    slider.value = i;
+    slider.setAttribute("aria-valuetext", "iteration " + data.iterations[i]);
+    image.src = "data:image/png;base64," + data.frames[i];
+    image.alt = data.alts[i];
+    status.innerHTML = data.status[i];
+    root.dataset.iteration = data.iterations[i];
+    back.disabled = i === 0;
+    forward.disabled = i === data.frames.length - 1;
+  }
+  function stop() { clearInterval(timer); timer = null; play.textContent = "\u25B6 play"; }
+  slider.addEventListener("input", function () { stop(); show(+slider.value); });
+  back.addEventListener("click", function () { stop(); show(+slider.value - 1); });
+  forward.addEventListener("click", function () { stop(); show(+slider.value + 1); });
+  play.addEventListener("click", function () {
+    if (timer) { stop(); return; }
+    if (+slider.value === data.frames.length - 1) show(0);
+    play.textContent = "\u275A\u275A pause";
+    timer = setInterval(function () {
+      if (+slider.value >= data.frames.length - 1) stop(); else show(+slider.value + 1);
+    }, %(interval)d);
+  });
+  show(0);
+})();"""
+
+
+def em_animation(X, run, *, max_frames=25, figsize=(7.2, 3.4), dpi=200, interval=700):
+    r"""Step through a finished EM run with no kernel: the frames drawn up front, a slider and buttons in HTML.
+
+    Each frame is :func:`draw_iteration` of one iteration (the responsibilities :eq:`eq-responsibilities`,
+    the components and the lower bound :eq:`eq-lower-bound` so far), rendered to PNG at ``dpi`` (twice the
+    screen resolution by default, so the frames stay sharp). A run longer than ``max_frames`` shows its
+    first ``max_frames // 2`` iterations and then evenly spaced ones up to the last; the status line always
+    names the iteration shown. The page needs no kernel, no widget manager and no network.
+
+    Parameters
+    ----------
+    X : array of shape (N, D)
+        The data the run was fitted to.
+    run : EMResult
+        What :func:`gmmlab.run_em` returned.
+    max_frames : int, default 25
+        At most this many frames (at least 2): each adds some 50 KB to the page.
+    figsize : (width, height) in inches
+    dpi : int, default 200
+    interval : int, default 700
+        Milliseconds between frames when playing.
+
+    Returns
+    -------
+    EMAnimation
+        Display it as the last expression of a notebook cell: a notebook or the HTML book shows the stepper,
+        the PDF book (which cannot run JavaScript) the frame of the last iteration.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` does not match the run, or ``max_frames``, ``dpi`` or ``interval`` is not a positive integer.
+    """
+    X = check_data(X)
+    n_frames = _check_run(X, run)
+    for name, value, least in (("max_frames", max_frames, 2), ("dpi", dpi, 1), ("interval", interval, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise ValueError(f"{name} must be an integer of at least {least}; got {value!r}")
+    iterations = _frames_to_show(n_frames, max_frames)
+    figure, axes = _stepper_figure(figsize)
+    frames, alts, status = [], [], []
+    for t in iterations:
+        draw_iteration(axes, X, run, t, legend=True)
+        frames.append(base64.b64encode(_png(figure, dpi)).decode("ascii"))
+        label = "the initialisation" if t == 0 else f"iteration {t}"
+        alts.append(
+            f"EM at {label} of {n_frames - 1}: left, the data coloured by their responsibilities with the "
+            f"components; right, the lower bound so far, now {run.log_likelihoods[t]:.2f}."
+        )
+        status.append(_status(run, t))
+    data = {"iterations": iterations, "frames": frames, "alts": alts, "status": status}
+    element_id = f"gmmlab-em-{uuid.uuid4().hex[:12]}"
+    payload = json.dumps(data).replace("</", "<\\/")  # JSON inside <script> must not close it
+    width = round(figsize[0] * 96)  # CSS pixels of the figure at its natural size; the PNG holds dpi/96 times more
+    markup = f"""<div class="gmmlab-em-player" id="{element_id}" data-iteration="0" style="max-width:{width}px">
+<div class="gmmlab-em-controls" role="group" aria-label="Step through the EM iterations">
+<button type="button" data-step="play">&#9654; play</button>
+<button type="button" data-step="back">&#9664; step back</button>
+<input type="range" min="0" max="{len(iterations) - 1}" step="1" value="0" aria-label="EM iteration"
+ style="flex:1 1 8em;min-width:6em">
+<button type="button" data-step="forward">step forward &#9654;</button>
+</div>
+<p class="gmmlab-em-status" aria-live="polite">{status[0]}</p>
+<img src="data:image/png;base64,{frames[0]}" alt="{html.escape(alts[0])}" width="{width}"
+ style="max-width:100%;height:auto">
+<script type="application/json">{payload}</script>
+<script>{_PLAYER_SCRIPT % {"id": element_id, "interval": interval}}</script>
+</div>"""
+    return EMAnimation(markup, frames[-1], f"<EM stepper: {len(iterations)} frames, iterations 0 to {iterations[-1]}>")
+
+
+class EMAnimation:
+    """What :func:`em_animation` returns: the stepper as HTML (``.html``), with the last frame for media that
+    run no JavaScript (``.last_frame``, a base64 PNG)."""
+
+    def __init__(self, html, last_frame, text):
+        self.html, self.last_frame, self.text = html, last_frame, text
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html, "image/png": self.last_frame, "text/plain": self.text}

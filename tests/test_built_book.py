@@ -29,3 +29,19 @@ def test_no_unfinished_text(page):
     text = soup(page).select_one("main").get_text()
     for marker in ("TODO", "FIXME", "XXX", "left to the reader", "Traceback (most recent call last)"):
         assert marker not in text
+
+
+ALL_PAGES = sorted(p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0].startswith("_"))
+
+
+@pytest.mark.parametrize("page", ALL_PAGES, ids=lambda p: p.relative_to(HTML).as_posix())
+def test_every_page_states_the_licence(page):
+    if page.name == "index.html" and page.parent == HTML:
+        pytest.skip("the root index.html only redirects to the first page")
+    footers = soup(page).select("footer")
+    assert footers, "page without a footer"
+    links = {a.get("href") for footer in footers for a in footer.select("a[rel=license]")}
+    assert "https://creativecommons.org/licenses/by/4.0/" in links
+    assert any(href and href.endswith("/LICENSE") for href in links)
+    text = " ".join(footer.get_text() for footer in footers)
+    assert "CC BY 4.0" in text and "MIT" in text

@@ -1,5 +1,6 @@
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Ellipse
 
@@ -50,3 +51,73 @@ def test_density_contours_and_lower_bound():
     ax = gmmlab.plot_lower_bound([-30.0, -20.0, -15.0], ax=plt.figure().gca())
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [-30, -20, -15])
     np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [0, 1, 2])
+
+
+# ------------------------------------------------------------------------------------------ the course style
+
+
+def test_palette_is_okabe_ito_and_components_keep_colour_and_marker():
+    okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
+    assert set(gmmlab.plotting.PALETTE) == okabe_ito
+    assert len(set(gmmlab.plotting.MARKERS)) == len(gmmlab.plotting.MARKERS) >= len(gmmlab.plotting.PALETTE)
+    np.testing.assert_allclose(gmmlab.component_colors(9)[8], gmmlab.component_colors(1)[0])  # cycled
+
+
+def test_use_style_sets_the_palette_and_text_size():
+    with plt.rc_context():
+        gmmlab.plotting.use_style()
+        cycle = [to_rgb(c) for c in plt.rcParams["axes.prop_cycle"].by_key()["color"]]
+        np.testing.assert_allclose(cycle, gmmlab.component_colors(len(gmmlab.plotting.PALETTE)))
+        assert plt.rcParams["font.size"] >= 12
+        assert plt.rcParams["savefig.dpi"] >= 2 * plt.rcParams["figure.dpi"]
+        line = plt.figure().gca().plot([0, 1])[0]
+        np.testing.assert_allclose(to_rgb(line.get_color()), to_rgb(gmmlab.plotting.PALETTE[0]))
+
+
+def test_plot_clusters_gives_each_cluster_its_colour_and_marker():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.0], [9.0, 0.0]])
+    labels = np.array([0, 0, 1, 1, 2])
+    centres = np.array([[0.5, 0.0], [5.5, 5.0], [9.0, 0.0]])
+    ax = gmmlab.plotting.plot_clusters(X, labels, ax=plt.figure().gca(), centers=centres)
+    assert len(ax.collections) == 3
+    paths = []
+    for k, points in enumerate(ax.collections):
+        np.testing.assert_allclose(points.get_offsets(), X[labels == k])
+        np.testing.assert_allclose(points.get_facecolors()[0, :3], gmmlab.component_colors(3)[k])
+        paths.append(points.get_paths()[0].vertices.round(6).tobytes())
+    assert len(set(paths)) == 3, "the three clusters share a marker shape"
+    marks = [line for line in ax.get_lines() if line.get_marker() == "X"]
+    np.testing.assert_allclose([m.get_xydata()[0] for m in marks], centres)
+
+
+def test_means_stand_out_from_their_own_points():
+    ax = gmmlab.plot_ellipses(THREE_CLUSTERS.means, THREE_CLUSTERS.covariances, ax=plt.figure().gca())
+    marks = [line for line in ax.get_lines() if line.get_marker() == "X"]
+    assert len(marks) == 3
+    for k, mark in enumerate(marks):
+        np.testing.assert_allclose(to_rgb(mark.get_markerfacecolor()), gmmlab.component_colors(3)[k])
+        assert to_rgb(mark.get_markeredgecolor()) == (0.0, 0.0, 0.0)
+        assert mark.get_zorder() > max(p.get_zorder() for p in ax.patches)
+
+
+def test_match_components_undoes_a_relabelling():
+    reference = np.array([[0.0, 0.0], [5.0, 5.0], [10.0, 0.0], [0.0, 10.0]])
+    shuffled = reference[[2, 0, 3, 1]] + 0.1
+    order = gmmlab.plotting.match_components(shuffled, reference)
+    np.testing.assert_allclose(shuffled[order], reference + 0.1)
+    labels = np.array([0, 1, 2, 3])  # point j belongs to shuffled component j
+    np.testing.assert_array_equal(np.argsort(order)[labels], [2, 0, 3, 1])
+    with pytest.raises(ValueError, match="shape"):
+        gmmlab.plotting.match_components(shuffled[:3], reference)
+
+
+def test_counting_axes_get_integer_ticks():
+    ax = gmmlab.plot_lower_bound([-30.0, -20.0, -15.0, -14.0, -13.9], ax=plt.figure().gca())
+    ax.figure.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    ax = plt.figure().gca()
+    ax.plot([0, 1, 2, 3], [2.5, 0.5, 1.0, 3.0])
+    gmmlab.plotting.integer_ticks(ax, "xy")
+    ax.figure.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_yticks())

@@ -98,7 +98,7 @@ def test_bad_estimator_parameters(params, message):
 
 def test_estimator_predict_checks_the_number_of_features():
     model = gmmlab.GaussianMixture(2, random_state=0).fit(X)
-    with pytest.raises(ValueError, match="X has 2 features, but this GaussianMixture was fitted with 1"):
+    with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting 1 features"):
         model.predict(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="n_samples must be a positive integer"):
         model.sample(0)

@@ -295,3 +295,77 @@ def test_bad_input_raises_value_error(clusters):
     stepper = gw.EMStepper(X, run)
     with pytest.raises(ValueError, match="iteration must lie"):
         stepper.draw(5)
+
+
+# ------------------------------------------------------------------------------- without a kernel
+
+
+def player_data(animation):
+    """The frames, iterations and texts that the HTML stepper carries (its JSON script)."""
+    import json
+    import re
+
+    markup = animation.html
+    bundle = animation._repr_mimebundle_()
+    assert bundle["text/html"] == markup and bundle["image/png"] == animation.last_frame
+    (payload,) = re.findall(r'<script type="application/json">(.*?)</script>', markup, flags=re.S)
+    return json.loads(payload.replace("<\\/", "</")), markup
+
+
+def test_animation_frames_are_the_iterations_of_the_run():
+    from PIL import Image
+
+    X, initial = gmmlab.textbook_example()
+    run = gmmlab.run_em(X, *initial, max_iter=100)
+    data, markup = player_data(gw.em_animation(X, run, dpi=100))
+    assert data["iterations"] == list(range(len(run.history)))  # a short run: every iteration
+    assert len(data["frames"]) == len(data["alts"]) == len(data["status"]) == len(run.history)
+    images = [base64.b64decode(frame) for frame in data["frames"]]
+    assert all(image.startswith(b"\x89PNG") for image in images)
+    assert len(set(images)) == len(images), "two iterations drew the same frame"
+    width, _ = Image.open(__import__("io").BytesIO(images[0])).size
+    assert width >= 700  # 7.2 inches at 100 dpi, less the tight margins
+    for t, status in enumerate(data["status"]):
+        assert f"<b>{t}</b>" in status and f"{run.log_likelihoods[t]:.4f}" in status
+    # The page shows the initialisation until the slider moves, and carries its own player.
+    assert data["frames"][0] in markup.split('<script type="application/json">')[0]
+    assert 'type="range"' in markup and f'max="{len(run.history) - 1}"' in markup
+    assert "http" not in markup.split("<script>")[1], "the player must load nothing"
+    # Media without JavaScript (the PDF book) show the last iteration.
+    assert data["frames"][-1] == gw.em_animation(X, run, dpi=100).last_frame
+
+
+def test_animation_frames_are_drawn_by_draw_iteration():
+    """The frame of iteration t is pixel for pixel what draw_iteration draws for t."""
+    X, initial = gmmlab.textbook_example()
+    run = gmmlab.run_em(X, *initial, max_iter=3)
+    data, _ = player_data(gw.em_animation(X, run, dpi=50))
+    figure, axes = gw._stepper_figure((7.2, 3.4))
+    gw.draw_iteration(axes, X, run, 2, legend=True)
+    assert base64.b64decode(data["frames"][2]) == gw._png(figure, 50)
+
+
+def test_long_runs_show_early_iterations_and_the_last(clusters):
+    assert gw._frames_to_show(5, 25) == [0, 1, 2, 3, 4]
+    shown = gw._frames_to_show(58, 20)
+    assert len(shown) <= 20 and shown[:10] == list(range(10)) and shown[-1] == 57
+    assert shown == sorted(set(shown))
+    X, initial = clusters
+    run = gmmlab.run_em(X, *initial, max_iter=30)
+    data, _ = player_data(gw.em_animation(X, run, max_frames=6, dpi=40))
+    assert data["iterations"][0] == 0 and data["iterations"][-1] == run.n_iter and len(data["frames"]) <= 6
+
+
+def test_animation_bad_input(clusters):
+    X, initial = clusters
+    run = gmmlab.run_em(X, *initial, max_iter=2)
+    with pytest.raises(ValueError, match="max_frames must be an integer of at least 2"):
+        gw.em_animation(X, run, max_frames=1)
+    with pytest.raises(ValueError, match="dpi must be"):
+        gw.em_animation(X, run, dpi=0)
+    with pytest.raises(ValueError, match="interval must be"):
+        gw.em_animation(X, run, interval=2.5)
+    with pytest.raises(ValueError, match="EMResult"):
+        gw.em_animation(X, initial)
+    with pytest.raises(ValueError, match="D = 1 columns"):
+        gw.em_animation(X[:, :1], run)

@@ -1,7 +1,7 @@
 """The built HTML book, read the way a student reads it: in a browser, with no network.
 
-``make test`` builds the book first (``make book``: jupyter-book build, then tools/offline/copy_assets.py
-copies MathJax and the widget manager into ``_build/html/_vendor``). This module serves ``_build/html``
+``make test`` builds the book first (``make book``: jupyter-book build, in which Sphinx copies MathJax and
+the widget manager into ``_build/html/_vendor``, see tools/offline/assets.py). This module serves ``_build/html``
 with ``python -m http.server`` on 127.0.0.1, visits every page once in Debian's Chromium and checks:
 
 * every page loads with no console error, no uncaught exception, no failed request and no HTTP error;
@@ -12,8 +12,13 @@ with ``python -m http.server`` on 127.0.0.1, visits every page once in Debian's 
 * the search page finds "responsibilities";
 * every executable page has its launch (Binder, JupyterLab) and download (.ipynb, source) buttons, with
   launch URLs that have no double slash and name a file of the repository;
-* pages with widget state load the widget manager from ``_vendor/`` and render their widgets;
-* axe-core finds no serious or critical accessibility violation.
+* pages with widget state load the widget manager from ``_vendor/`` and render their widgets, and no other
+  page loads it;
+* axe-core finds no serious or critical accessibility violation, at 390, 800 and 1280 px;
+* at 390, 800 and 1280 px the menu button opens the chapter list and a chapter is reachable from it, with one
+  search button in sight; no page scrolls sideways; at 1280 px no display equation is wider than its box;
+* every figure is SVG or has at least twice the pixels it is shown at;
+* the EM stepper (gmmlab.widgets.em_animation) moves with no kernel and no network.
 
 Every list the checks iterate over must be non-empty: an empty site fails, it does not pass.
 """
@@ -77,7 +82,12 @@ COLLECT = r"""() => {
         links: Array.from(document.querySelectorAll('a[href]')).map(a => ({raw: a.getAttribute('href'), href: a.href})),
         images: Array.from(main.querySelectorAll('img')).map(img => ({
             src: img.getAttribute('src') || '', alt: img.getAttribute('alt'),
-            loaded: img.complete && img.naturalWidth > 0})),
+            loaded: img.complete && img.naturalWidth > 0,
+            naturalWidth: img.naturalWidth, shownWidth: img.getBoundingClientRect().width})),
+        pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        displayOverflow: Array.from(document.querySelectorAll('div.math > mjx-container'))
+            .filter(c => c.scrollWidth - c.clientWidth > 1)
+            .map(c => (c.parentElement.id || '') + ': ' + c.parentElement.textContent.trim().slice(0, 80)),
         rawTex: rawTex,
         mathCount: math.length,
         mathUntypeset: math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.trim().slice(0, 120)),
@@ -146,15 +156,17 @@ def site():
         yield url
 
 
-@pytest.fixture(scope="module")
-def crawl(site, browser):
-    """Visit every page once; return {page: what it showed} (see COLLECT) plus its errors and its a11y scan."""
+WIDTHS = (390, 800, 1280)  # a phone, a tablet, a laptop (with both sidebars)
+
+
+def visit_all(site, browser, width):
+    """Visit every page once at ``width``; return {page: what it showed} (see COLLECT), its errors and its axe scan."""
     from axe_playwright_python.sync_playwright import Axe
 
     pages = site_pages()
     assert pages, f"the built site at {HTML} has no pages"
     axe = Axe()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": 900})
     guard = NetworkGuard().attach(context)
     results = {}
     try:
@@ -186,6 +198,18 @@ def crawl(site, browser):
     finally:
         context.close()
     return results
+
+
+@pytest.fixture(scope="module")
+def crawl(site, browser):
+    """Every page at 1280 px (see visit_all)."""
+    return visit_all(site, browser, 1280)
+
+
+@pytest.fixture(scope="module")
+def narrow_crawls(site, browser):
+    """Every page at the phone and tablet widths: {width: {page: info}}."""
+    return {width: visit_all(site, browser, width) for width in WIDTHS if width != 1280}
 
 
 def report(problems):
@@ -268,12 +292,17 @@ def test_internal_links_and_anchors_resolve(site, crawl):
     assert not problems, "broken internal links:\n" + report(problems)
 
 
+def open_page(context, url):
+    """A new page of ``context`` at ``url``, and the list its uncaught JavaScript errors go to."""
+    page, errors = context.new_page(), []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url, wait_until="load")
+    return page, errors
+
+
 def test_search_finds_responsibilities(site, guarded_context):
     context, _ = guarded_context
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(site + "search.html?q=responsibilities", wait_until="load")
+    page, errors = open_page(context, site + "search.html?q=responsibilities")
     page.wait_for_selector("#search-results ul.search li a", timeout=30_000)
     page.wait_for_function("() => !document.querySelector('#search-progress')?.textContent.includes('Preparing')")
     results = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
@@ -326,11 +355,16 @@ def test_launch_and_download_buttons(crawl, site):
     assert not problems, "launch and download buttons:\n" + report(problems)
 
 
-def test_widgets_render_offline(crawl):
-    with_state = {page: info for page, info in crawl.items() if info["widgetState"]}
-    assert with_state, "no page carries widget state, so the offline widget manager is never exercised"
+def test_widget_manager_only_where_widgets_are(crawl):
+    """The book's steppers need no widget manager; a page with saved widget state renders it from _vendor/."""
+    assert (HTML / VENDOR_SCRIPTS["widgets"]).is_file(), "the widget manager is not served by the built book"
     problems = []
-    for page, info in with_state.items():
+    for page, info in crawl.items():
+        loads_manager = any(VENDOR_SCRIPTS["widgets"] in src for src in info["scripts"])
+        if not info["widgetState"]:
+            if loads_manager:
+                problems.append((page, "loads the widget manager but has no widget to render"))
+            continue
         for name in ("requirejs", "widgets-config", "widgets"):
             if not any(VENDOR_SCRIPTS[name] in src for src in info["scripts"]):
                 problems.append((page, f"{VENDOR_SCRIPTS[name]} is not loaded (scripts: {info['scripts']})"))
@@ -341,11 +375,128 @@ def test_widgets_render_offline(crawl):
     assert not problems, "widgets in the static book:\n" + report(problems)
 
 
-def test_accessibility_no_serious_violations(crawl):
+def test_accessibility_no_serious_violations(crawl, narrow_crawls):
+    crawls = {1280: crawl, **narrow_crawls}
+    assert sorted(crawls) == sorted(WIDTHS)
     problems = [
-        (page, f"{v['impact']}: {v['id']} ({v['help']}) at {v['targets']}")
-        for page, info in crawl.items()
+        (f"{page} at {width} px", f"{v['impact']}: {v['id']} ({v['help']}) at {v['targets']}")
+        for width, pages in crawls.items()
+        for page, info in pages.items()
         for v in info["axe"]
         if v["impact"] in ("serious", "critical")
     ]
     assert not problems, "axe-core accessibility violations:\n" + report(problems)
+
+
+# ------------------------------------------------------------------------------------- layout at every width
+
+
+def test_no_page_scrolls_sideways(crawl, narrow_crawls):
+    crawls = {1280: crawl, **narrow_crawls}
+    problems = [
+        (f"{page} at {width} px", f"the page is {info['pageOverflow']} px wider than the window")
+        for width, pages in crawls.items()
+        for page, info in pages.items()
+        if info["pageOverflow"] > 0
+    ]
+    assert sum(len(pages) for pages in crawls.values()) == len(WIDTHS) * len(crawl)
+    assert not problems, "pages that scroll sideways:\n" + report(problems)
+
+
+def test_no_display_equation_overflows_at_1280(crawl):
+    assert any(info["mathCount"] for info in crawl.values())
+    problems = [(page, f"wider than the text column: {eq}") for page, info in crawl.items() for eq in info["displayOverflow"]]
+    assert not problems, "display equations cut off at 1280 px (split them into aligned lines):\n" + report(problems)
+
+
+def test_figures_are_svg_or_at_least_twice_the_resolution(crawl):
+    # the figures and the stepper's frames (not the theme's and Sphinx's small interface icons)
+    shown = [
+        (page, image) for page, info in crawl.items() for image in info["images"]
+        if image["shownWidth"] > 0 and ("_images/" in image["src"] or image["src"].startswith("data:image/"))
+    ]
+    assert len(shown) >= 20, f"only {len(shown)} figures are shown in the whole book?"
+    problems = []
+    for page, image in shown:
+        src = image["src"]
+        if src.lower().endswith(".svg") or src.startswith("data:image/svg+xml"):
+            continue
+        if image["naturalWidth"] < 2 * image["shownWidth"] - 1:
+            problems.append((page, f"{src[:80]}: {image['naturalWidth']} px shown at {image['shownWidth']:.0f} px"))
+    assert not problems, "blurry figures (neither SVG nor 2x):\n" + report(problems)
+    assert sum(image["src"].endswith(".svg") for _, image in shown) >= 20, "the book's figures are not SVG"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_menu_opens_the_chapter_list_and_reaches_a_chapter(site, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    guard = NetworkGuard().attach(context)
+    try:
+        page = context.new_page()
+        page.goto(site + "book/intro.html", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        searches = page.locator("button.search-button__button:visible")
+        assert searches.count() == 1, f"{searches.count()} search buttons in sight at {width} px"
+        toggles = page.locator(".primary-toggle:visible")
+        assert toggles.count() == 1, f"{toggles.count()} visible menu buttons at {width} px"
+        chapter = page.locator("nav.bd-docs-nav a.reference[href$='kmeans.html']")
+        if width >= 1200:
+            # On a laptop the chapter list is shown beside the text; the menu button hides and shows it.
+            assert chapter.is_visible()
+            toggles.first.click()
+            page.wait_for_timeout(400)
+            assert not chapter.is_visible(), "the menu button does not hide the chapter list"
+            page.locator(".primary-toggle:visible").first.click()
+        else:
+            assert not chapter.is_visible(), "on a small screen the chapter list should start hidden"
+            toggles.first.click()
+        chapter.wait_for(state="visible", timeout=5_000)
+        chapter.click()
+        page.wait_for_url("**/book/kmeans.html", timeout=10_000)
+        assert "k-means" in page.locator("main h1").first.inner_text()
+        guard.check()
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------------------------------- the offline stepper
+
+
+def test_em_stepper_moves_without_a_kernel(site, guarded_context):
+    context, _ = guarded_context
+    page, errors = open_page(context, site + "book/em-algorithm.html")
+    page.wait_for_load_state("networkidle")
+    players = page.locator(".gmmlab-em-player")
+    assert players.count() >= 2, "the EM chapter should carry its two steppers"
+    for i in range(players.count()):
+        player = players.nth(i)
+        player.scroll_into_view_if_needed()
+        image, status = player.locator("img"), player.locator(".gmmlab-em-status")
+        slider = player.locator("input[type=range]")
+        last = int(slider.get_attribute("max"))
+        assert player.get_attribute("data-iteration") == "0" and "Iteration 0 of" in status.inner_text()
+        first_frame = image.get_attribute("src")
+
+        player.get_by_role("button", name="step forward").click()
+        assert player.get_attribute("data-iteration") == "1"
+        assert "Iteration 1 of" in status.inner_text()
+        assert image.get_attribute("src") != first_frame and "iteration 1" in image.get_attribute("alt")
+
+        slider.focus()
+        page.keyboard.press("End")  # drag to the end
+        final = player.get_attribute("data-iteration")
+        assert int(final) >= last and "the last iteration of the run" in status.inner_text()
+        assert player.get_by_role("button", name="step forward").is_disabled()
+
+        player.get_by_role("button", name="step back").click()
+        assert int(player.get_attribute("data-iteration")) < int(final)
+
+        page.keyboard.press("Home")
+        slider.focus()
+        page.keyboard.press("Home")
+        player.get_by_role("button", name="play").click()  # plays on its own
+        page.wait_for_function(
+            "el => +el.dataset.iteration >= 2", arg=player.element_handle(), timeout=10_000
+        )
+        player.get_by_role("button", name="pause").click()
+    assert not errors, errors

@@ -9,12 +9,20 @@ result in a browser.
 * Bibliography entries are list items: docutils marks the citation list ``role="list"`` but its entries
   ``role="doc-biblioentry"``, which a list may not contain (axe-core: aria-required-children, critical).
 * ``static/book_html.css`` darkens links on the tinted backgrounds of admonitions, theorems and exercises
-  to reach WCAG AA contrast.
+  to reach WCAG AA contrast, keeps display equations inside the text column (a wide one scrolls in its own
+  box, never the page), and lets figures grow to their natural size.
+* The vendored MathJax and widget manager (``tools/offline/assets.py``) are served by Sphinx itself, through
+  ``html_extra_path``, so every HTML build of the book is complete.
 """
 
+import sys
 from pathlib import Path
 
+from sphinx.errors import ExtensionError
+
 STATIC = Path(__file__).resolve().parent / "static"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "offline"))
+import assets  # noqa: E402  (tools/offline/assets.py)
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree):
@@ -35,8 +43,17 @@ def _unique_scripts(app, pagename, templatename, context, doctree):
 
 
 def _add_static(app):
+    if app.builder.format != "html":
+        return
     app.config.html_static_path.append(str(STATIC))
     app.add_css_file("book_html.css")
+    app.add_js_file("book_html.js", defer="defer")
+    try:
+        site = assets.stage()
+    except assets.MissingAssets as error:
+        raise ExtensionError(str(error)) from None
+    app.config.html_extra_path.append(str(site))
+    app.config.exclude_patterns.extend(assets.EXCLUDE)
 
 
 def setup(app):
