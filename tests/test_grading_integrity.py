@@ -27,17 +27,24 @@ CANARY_ENV = "canary-lms-token-4f9a"
 LIMITS = ["--SandboxedGrade.cpu_limit=10", "--SandboxedGrade.idle_limit=8"]
 SOLUTION = course.solution_cells(A)
 
+# Snoops where the course really is (as if the student had guessed the path), and around the filesystem.
 SNOOP = r'''
 import os, glob
 found = []
-for pattern in ["/**/gradebook.db", "/**/solutions/**/*.ipynb", "/**/.gmmlab/*", "/**/submitted/**/*.ipynb"]:
-    found += glob.glob(pattern, recursive=True)
+for path in ["{root}/gradebook.db", "{root}/solutions/ps3-em-steps/ps3-em-steps.ipynb", "{root}/.gmmlab/grading-secret",
+             "{root}/submitted/solution/ps3-em-steps/ps3-em-steps.ipynb", "{root}"]:
+    try:
+        found.append((path, open(path).read()[:200] if os.path.isfile(path) else os.listdir(path)))
+    except Exception:
+        pass
+for pattern in ["/*/gradebook.db", "/*/*/gradebook.db", "/*/*/*/gradebook.db", "/*/*/*/*/solutions", "/home/*/*.ipynb"]:
+    found += glob.glob(pattern)
 print("FOUND", found)
 print("ENV", dict(os.environ))
 for pid in os.listdir("/proc"):
     try:
-        print("PROC", pid, open(f"/proc/{pid}/environ").read())
-    except Exception as error:
+        print("PROC", pid, open(f"/proc/{{pid}}/environ").read())
+    except Exception:
         pass
 for path in ["/etc/shadow", os.path.expanduser("~root/.bash_history")]:
     try:
@@ -154,7 +161,7 @@ def hostile_class(root):
     correct = course.correct_submission(root, A)
     blank = course.release_notebook(root, A)
     return {
-        "snoop": with_extra_cell(correct, SNOOP, after="setup"),
+        "snoop": with_extra_cell(correct, SNOOP.format(root=root), after="setup"),
         "detach": with_extra_cell(blank, DETACH),
         "switch_off": with_extra_cell(course.correct_submission(root, A, **{
             "e_step": "def e_step(X, weights, means, covariances):\n    return np.zeros((len(X), len(weights)))",
@@ -269,7 +276,8 @@ def test_nothing_leaks_into_feedback(graded):
         feedback = (root / "feedback" / student / A / f"{A}.html").read_text()
         for leak in leaks:
             assert leak not in printed, f"{student}'s code printed {leak!r}"
-            assert leak not in feedback, f"{student}'s feedback contains {leak!r}"
+            if leak != str(root):  # the snooping student's own code names the path it tried
+                assert leak not in feedback, f"{student}'s feedback contains {leak!r}"
     snoop = (root / "feedback" / "snoop" / A / f"{A}.html").read_text()
     assert "FOUND []" in snoop and "no /etc/shadow" in snoop  # the code ran, and saw nothing of the course
 
