@@ -26,7 +26,12 @@ def check_data(X, name="X"):
     except (TypeError, ValueError) as error:
         raise type(error)(f"{name} must be a numeric array of shape (N, D): {error}") from None
     if X.ndim != 2:
-        hint = " Reshape your data with X.reshape(-1, 1) if it has a single feature." if X.ndim == 1 else ""
+        hint = (
+            " Reshape 1-D data with X.reshape(-1, 1) if it holds one feature."
+            " Reshape your data with X.reshape(1, -1) if it holds a single point."
+            if X.ndim == 1
+            else ""
+        )
         raise ValueError(f"{name} must be a 2-D array of shape (N, D); got {X.ndim}-D with shape {X.shape}.{hint}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} must have at least one row; got shape {X.shape}")

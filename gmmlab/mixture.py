@@ -112,10 +112,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
-        Mixture weights :math:`\\pi_k`.
-    means_ : ndarray of shape (n_components, n_features)
-        Component means :math:`\\boldsymbol\\mu_k`.
+    weights_ : ndarray
+        Shape (n_components,). Mixture weights :math:`\\pi_k`.
+    means_ : ndarray
+        Shape (n_components, n_features). Component means :math:`\\boldsymbol\\mu_k`.
     covariances_ : ndarray
         Covariances, of shape (K, D, D) for ``full``, (D, D) for ``tied``, (K, D) for ``diag`` and (K,) for
         ``spherical``.
@@ -133,8 +133,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``lower_bound_`` after every iteration of the best initialisation.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Column names seen during ``fit``, when ``X`` had string column names (a pandas DataFrame).
+    feature_names_in_ : ndarray
+        Shape (``n_features_in_``,). Column names seen during ``fit``, when ``X`` had string column names (a pandas DataFrame).
 
     See Also
     --------
