@@ -149,6 +149,8 @@ def command(uid, library, workdir, mpl_cache):
             "--no-new-privs"]
     args = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--clearenv", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    # /tmp first: binds below may lie under /tmp (a course checked out there) and must stay visible on top of it
+    args += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(256 * 2**20), "--tmpfs", "/tmp"]
     for link in ("bin", "lib", "lib64", "sbin"):
         if os.path.islink(f"/{link}"):
             args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
@@ -167,7 +169,6 @@ def command(uid, library, workdir, mpl_cache):
                 args += ["--ro-bind", "/dev/null", os.path.join(site, entry)]
     _bind(args, library, f"{SANDBOX_ROOT}/lib")
     _bind(args, mpl_cache, f"{SANDBOX_ROOT}/mpl")
-    args += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(256 * 2**20), "--tmpfs", "/tmp"]
     # the working directory is a size-limited tmpfs the server fills with a copy of the submission's files
     _bind(args, workdir, f"{SANDBOX_ROOT}/files")
     for directory in _ancestors(WORKDIR):
