@@ -31,6 +31,7 @@ TOP_LEVEL = [
     "scipy",
     "matplotlib",
     "scikit-learn",
+    "myst-nb",  # the chapters glue computed numbers into their prose with myst_nb.glue
 ]
 
 HEADER = """\
