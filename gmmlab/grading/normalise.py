@@ -54,7 +54,9 @@ def normalise(nb, release_path):
         kind, text, gid = cell.get("cell_type"), _text(cell), _meta(cell).get("grade_id")
         if kind not in ("code", "markdown", "raw"):
             continue
-        if gid in by_id and kind == by_id[gid].cell_type:
+        if gid in by_id:
+            if kind != by_id[gid].cell_type:  # retyped (say, code turned into markdown): it keeps its released type
+                report.append(f"cell {gid!r} was retyped to {kind} and is graded as {by_id[gid].cell_type}")
             if gid in seen:
                 report.append(f"cell {gid!r} appears more than once")
             seen.add(gid)
@@ -63,7 +65,7 @@ def normalise(nb, release_path):
             anchor, position = gid, release_index[id(by_id[gid])]
             continue
         if gid is not None:
-            report.append(f"cell with unknown or retyped grade_id {gid!r} kept as an ordinary cell")
+            report.append(f"cell with unknown grade_id {gid!r} kept as an ordinary cell")
         defined = [by_function[name] for name in _defined(text) if name in by_function] if kind == "code" else []
         written = _written_answer_at(position + 1, release, answers)
         if defined:
