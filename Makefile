@@ -77,7 +77,7 @@ $(PDF): $(SETUP) $(BOOK_SOURCES) $(BOOK_TOOLS) | tex
 
 # The whole suite, browser tests included: they need Chromium and the Binder environment (both made once).
 pytest: $(SETUP) chromium sandbox $(BINDER_SETUP)
-	MPLBACKEND=Agg $(PY) -m pytest
+	MPLBACKEND=Agg $(PY) -m pytest --durations=12
 
 lock:
 	rm -rf /tmp/gmmlab-lock && $(PYTHON) -m venv /tmp/gmmlab-lock
