@@ -76,8 +76,10 @@ $(PDF): $(SETUP) $(BOOK_SOURCES) $(BOOK_TOOLS) | tex
 	touch $@
 
 # The whole suite, browser tests included: they need Chromium and the Binder environment (both made once).
+# Two workers (pytest-xdist), each taking whole test files so a file's module fixtures are built once; one BLAS
+# thread each, so the two cores are not oversubscribed.
 pytest: $(SETUP) chromium sandbox $(BINDER_SETUP)
-	MPLBACKEND=Agg $(PY) -m pytest --durations=12
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile --durations=12
 
 lock:
 	rm -rf /tmp/gmmlab-lock && $(PYTHON) -m venv /tmp/gmmlab-lock
