@@ -242,6 +242,8 @@ class MAPEMResult(NamedTuple):
     iteration."""
     log_likelihoods: list
     """The log-likelihood part of every entry of ``objectives``."""
+    history: list
+    """``(weights, means, covariances)`` of the initial parameters (index 0) and after every iteration."""
     n_iter: int
     """Number of iterations run (E-step and MAP M-step pairs)."""
     converged: bool
@@ -279,8 +281,8 @@ def run_map_em(X, weights, means, covariances, *, alpha, psi, nu, max_iter=100, 
     Returns
     -------
     MAPEMResult
-        The final parameters, their responsibilities, and the penalised objective and log-likelihood of every
-        iteration (index 0 is the initialisation).
+        The final parameters, their responsibilities, and the penalised objective, the log-likelihood and the
+        parameters of every iteration (index 0 is the initialisation).
 
     Raises
     ------
@@ -302,16 +304,20 @@ def run_map_em(X, weights, means, covariances, *, alpha, psi, nu, max_iter=100, 
     if max_iter < 0:
         raise ValueError(f"max_iter must be non-negative; got {max_iter}")
     prior = dict(alpha=alpha, psi=psi, nu=nu)
+    history = [(weights, means, covariances)]
     log_likelihoods = [log_likelihood(X, weights, means, covariances)]
     objectives = [log_likelihoods[0] + log_prior(weights, covariances, **prior)]
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         weights, means, covariances = map_m_step(X, e_step(X, weights, means, covariances), **prior)
+        history.append((weights, means, covariances))
         log_likelihoods.append(log_likelihood(X, weights, means, covariances))
         objectives.append(log_likelihoods[-1] + log_prior(weights, covariances, **prior))
         if objectives[-1] - objectives[-2] < tol:
             converged = True
             break
     responsibilities = e_step(X, weights, means, covariances)
-    return MAPEMResult(weights, means, covariances, responsibilities, objectives, log_likelihoods, n_iter, converged)
+    return MAPEMResult(
+        weights, means, covariances, responsibilities, objectives, log_likelihoods, history, n_iter, converged
+    )
