@@ -8,7 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = [
     "kmeans", "maximum-likelihood", "gaussian-mixtures", "responsibilities",
-    "lower-bound", "em-derivation", "em-algorithm", "em-in-practice",
+    "lower-bound", "em-derivation", "em-algorithm", "em-in-practice", "em-beyond",
 ]  # fmt: skip
 SECTIONS = ["## Summary", "## Check your understanding", "## Practise it", "## References"]
 

@@ -19,6 +19,8 @@ CITATION = re.compile(r":eq:`(eq-[a-z0-9-]+)`")
 TEACHING = [
     "e_step", "m_step", "n_k", "lower_bound", "run_em", "log_joint", "log_likelihood", "logsumexp",
     "gaussian_log_pdf", "kmeans", "assign_clusters", "update_centers", "kmeans_objective", "sample_mixture",
+    "bernoulli_log_pmf", "bernoulli_e_step", "bernoulli_m_step", "bernoulli_log_likelihood", "run_bernoulli_em",
+    "log_prior", "penalised_log_likelihood", "map_m_step", "run_map_em",
 ]  # fmt: skip
 
 
