@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["gmmlab.em", "gmmlab.gaussian", "gmmlab.likelihood", "gmmlab.kmeans", "gmmlab.datasets", "gmmlab._covariances"]
+MODULES = ["gmmlab.em", "gmmlab.gaussian", "gmmlab.likelihood", "gmmlab.kmeans", "gmmlab.datasets", "gmmlab._covariances",
+           "gmmlab.gradient", "gmmlab.latent_gaussian"]
 
 
 @pytest.mark.parametrize("name", MODULES)
