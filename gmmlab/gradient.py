@@ -13,9 +13,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_data, check_mixture
+from .gaussian import LOG_2PI
 from .likelihood import logsumexp
-
-LOG_2PI = np.log(2.0 * np.pi)
 
 
 def weights_from_logits(logits):
@@ -247,7 +246,8 @@ def log_likelihood_gradients(X, logits, means, free_factors):
     >>> import gmmlab, gmmlab.gradient
     >>> X, initial = gmmlab.textbook_example()
     >>> fit = gmmlab.run_em(X, *initial, max_iter=500, tol=1e-12)
-    >>> grads = gmmlab.gradient.log_likelihood_gradients(X, *gmmlab.gradient.free_from_mixture(fit.weights, fit.means, fit.covariances))
+    >>> free = gmmlab.gradient.free_from_mixture(fit.weights, fit.means, fit.covariances)
+    >>> grads = gmmlab.gradient.log_likelihood_gradients(X, *free)
     >>> bool(max(np.abs(g).max() for g in grads[1:]) < 1e-4)
     True
     """

@@ -14,8 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_data
-
-LOG_2PI = np.log(2.0 * np.pi)
+from .gaussian import LOG_2PI
 
 
 def _check_ppca(X, mean, W, sigma2):
