@@ -257,7 +257,7 @@ class PPCAResult(NamedTuple):
     """What :func:`run_ppca_em` returns: the final parameters and the log-likelihood of every iteration."""
 
     mean: np.ndarray
-    """The mean, shape (D,): the sample mean."""
+    """The sample mean, shape (D,), which is the maximum-likelihood mean."""
     W: np.ndarray
     """The final loading matrix, shape (D, M)."""
     sigma2: float
