@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_data, check_mixture
+from ._checks import check_covariances, check_data, check_means, check_mixture, check_weights
 from .gaussian import LOG_2PI
 from .likelihood import logsumexp
 
@@ -129,10 +129,12 @@ def free_from_mixture(weights, means, covariances):
     >>> bool(np.allclose(w, initial.weights) and np.allclose(c, initial.covariances))
     True
     """
+    weights = check_weights(weights)
     means = np.asarray(means, dtype=np.float64)
     if means.ndim != 2:
         raise ValueError(f"means must have shape (K, D); got shape {means.shape}")
-    _, weights, means, covariances = check_mixture(np.zeros((1, means.shape[1])), weights, means, covariances)
+    means = check_means(means, weights.shape[0], means.shape[1])
+    covariances = check_covariances(covariances, weights.shape[0], means.shape[1])
     if np.any(weights <= 0):
         raise ValueError("every weight must be positive: a zero weight has logit -inf and no gradient")
     factors = np.linalg.cholesky(covariances)
