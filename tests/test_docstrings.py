@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["gmmlab.em", "gmmlab.gaussian", "gmmlab.likelihood", "gmmlab.kmeans", "gmmlab.datasets", "gmmlab._covariances",
-           "gmmlab.bernoulli", "gmmlab.map_em"]
+           "gmmlab.bernoulli", "gmmlab.map_em",
+           "gmmlab.gradient", "gmmlab.latent_gaussian"]
 
 
 @pytest.mark.parametrize("name", MODULES)
