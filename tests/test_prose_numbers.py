@@ -62,7 +62,7 @@ def unmath(text):
 
 
 def prose(source):
-    """The page with everything that is not prose blanked out, line breaks kept (so offsets map to lines)."""
+    """The page with everything that is not prose blanked out by spaces, so offsets still point into the page."""
     lines = source.split("\n")
     keep = [True] * len(lines)
     if lines and lines[0] == "---":  # front matter
@@ -84,7 +84,7 @@ def prose(source):
             stack.append((fence.group(1), fence.group(3) is None or name in NOT_PROSE))
             keep[i] = bool(fence.group(3)) and name not in NOT_PROSE  # a directive's argument is prose (a title)
             if keep[i]:
-                lines[i] = line[fence.end() :]
+                lines[i] = " " * fence.end() + line[fence.end() :]
             continue
         if skipping:
             keep[i] = False
@@ -95,7 +95,7 @@ def prose(source):
             continue
         if re.match(r"^\s*:[\w-]+:", line) or re.match(r"^\s*\(.*\)=\s*$", line):  # options, labels
             keep[i] = False
-    text = unmath("\n".join(line if k else "" for line, k in zip(lines, keep)))
+    text = unmath("\n".join(line if k else " " * len(line) for line, k in zip(lines, keep)))
     for mask in MASKS:
         text = mask.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
     return text
