@@ -50,25 +50,43 @@ def n_parameters(n_components, n_features, covariance_type):
 
 
 def estimate_parameters(X, resp, covariance_type, reg_covar):
-    """M-step from responsibilities for any covariance type, two passes (means first, then centred moments).
+    r"""M-step from responsibilities for any covariance type, two passes (means first, then centred moments).
+
+    The weights follow :eq:`eq-weight-update`, the means :eq:`eq-mean-update` and the full covariances
+    :eq:`eq-covariance-update`, each plus :math:`\epsilon\mathbf{I}` (:eq:`eq-reg-covar`). The other types
+    constrain the same weighted moments: tied pools them over components (divided by N), diag keeps their
+    diagonals, spherical the mean of each diagonal.
 
     Parameters
     ----------
     X : ndarray of shape (N, D)
         The data points.
     resp : ndarray of shape (N, K)
-        Responsibilities, rows summing to 1.
+        Responsibilities :math:`r_{nk}`, rows summing to 1.
     covariance_type : {"full", "tied", "diag", "spherical"}
         The covariance structure.
     reg_covar : float
-        Added to every variance (the diagonal), :eq:`eq-reg-covar`.
+        The :math:`\epsilon` added to every variance (the diagonal), :eq:`eq-reg-covar`.
 
     Returns
     -------
     weights : ndarray of shape (K,)
+        The weights :math:`\pi_k = N_k / N`.
     means : ndarray of shape (K, D)
+        The responsibility-weighted means :math:`\boldsymbol\mu_k`.
     covariances : ndarray
         Shape (K, D, D), (D, D), (K, D) or (K,) for full, tied, diag and spherical.
+
+    Examples
+    --------
+    Hard responsibilities reduce the update to each cluster's sample mean and (biased) variance.
+
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [2.0], [10.0], [12.0]])
+    >>> resp = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> weights, means, covariances = estimate_parameters(X, resp, "spherical", reg_covar=0.0)
+    >>> weights.round(3), means.ravel().round(3), covariances.round(3)
+    (array([0.5, 0.5]), array([ 1., 11.]), array([1., 1.]))
     """
     nk = resp.sum(axis=0) + NK_FLOOR
     means = (resp.T @ X) / nk[:, None]
@@ -91,9 +109,13 @@ def estimate_parameters(X, resp, covariance_type, reg_covar):
 
 
 def precisions_cholesky(covariances, covariance_type, reg_covar=0.0):
-    """Cholesky factors of the precisions, as scikit-learn stores them (``precisions_cholesky_``).
+    r"""Cholesky factors of the precisions, as scikit-learn stores them (``precisions_cholesky_``).
 
-    For full and tied, the upper-triangular P with P P^T = Sigma^{-1}; for diag and spherical, 1/sqrt(Sigma).
+    For full and tied, the upper-triangular :math:`\mathbf{P}` with
+    :math:`\mathbf{P}\mathbf{P}^\top = \boldsymbol\Sigma^{-1} = \boldsymbol\Lambda`, the precision matrix; for
+    diag and spherical, :math:`1/\sqrt{\sigma^2}` elementwise. They are what :eq:`eq-gaussian-log-pdf` needs:
+    its quadratic form is a squared norm after multiplying by :math:`\mathbf{P}`, and its log-determinant the
+    sum of the logs of :math:`\mathbf{P}`'s diagonal.
 
     Parameters
     ----------
@@ -113,6 +135,18 @@ def precisions_cholesky(covariances, covariance_type, reg_covar=0.0):
     ------
     ValueError
         Naming the collapsed component, when a covariance is not positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> P = precisions_cholesky(np.array([[[4.0, 0.0], [0.0, 0.25]]]), "full")
+    >>> P[0]
+    array([[0.5, 0. ],
+           [0. , 2. ]])
+    >>> precisions_cholesky(np.array([4.0, 0.0]), "spherical")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the covariance of component 1 is singular or not positive definite: ...
     """
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[None]
@@ -137,7 +171,36 @@ def check_not_degenerate(covariances, covariance_type, variance_floor, reg_covar
 
     A component that has collapsed onto repeated points gets a covariance of rounding-error size (say
     1e-31), which a Cholesky factorisation may still accept; relative to the data's own spread it is
-    singular, and the likelihood it reports is meaningless.
+    singular, and the likelihood it reports is meaningless: the singularity of :eq:`eq-ml-singularity`.
+
+    Parameters
+    ----------
+    covariances : ndarray
+        Covariances in the shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+    variance_floor : float
+        The smallest variance (eigenvalue, for full and tied) that counts as non-degenerate.
+    reg_covar : float
+        Only quoted in the error message.
+
+    Returns
+    -------
+    None
+        Returns only if every component is non-degenerate.
+
+    Raises
+    ------
+    ValueError
+        Naming the first component whose smallest variance is at or below ``variance_floor`` (or NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_not_degenerate(np.array([[1.0, 2.0], [1e-31, 1.0]]), "diag", 1e-12, 0.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the covariance of component 1 is singular or not positive definite: ...
     """
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[None]
@@ -150,7 +213,29 @@ def check_not_degenerate(covariances, covariance_type, variance_floor, reg_covar
 
 
 def precisions_from_cholesky(prec_chol, covariance_type):
-    """The precision matrices (or vectors) P P^T from their Cholesky factors."""
+    r"""The precision matrices :math:`\boldsymbol\Lambda = \mathbf{P}\mathbf{P}^\top` (or vectors) from their Cholesky factors.
+
+    The inverse of :func:`precisions_cholesky`'s map up to the factorisation: the precisions
+    :math:`\boldsymbol\Sigma^{-1}` of :eq:`eq-gaussian-log-pdf`.
+
+    Parameters
+    ----------
+    prec_chol : ndarray
+        Precision Cholesky factors in the shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+
+    Returns
+    -------
+    ndarray
+        The precisions, in the shape of ``prec_chol``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> precisions_from_cholesky(np.array([0.5, 2.0]), "spherical")
+    array([0.25, 4.  ])
+    """
     if covariance_type == "full":
         return prec_chol @ np.swapaxes(prec_chol, 1, 2)
     if covariance_type == "tied":
@@ -159,7 +244,30 @@ def precisions_from_cholesky(prec_chol, covariance_type):
 
 
 def covariances_from_cholesky(prec_chol, covariance_type):
-    """The covariances implied by precision Cholesky factors (used when only precisions are given)."""
+    r"""The covariances :math:`\boldsymbol\Sigma = (\mathbf{P}\mathbf{P}^\top)^{-1}` implied by precision Cholesky factors.
+
+    Used when only precisions are given; the inverse of :func:`precisions_cholesky`, so that
+    :eq:`eq-gaussian-log-pdf` can be evaluated either way.
+
+    Parameters
+    ----------
+    prec_chol : ndarray
+        Precision Cholesky factors in the shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+
+    Returns
+    -------
+    ndarray
+        The covariances, in the shape of ``prec_chol``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> covariances = np.array([[[2.0, 0.5], [0.5, 1.0]]])
+    >>> np.allclose(covariances_from_cholesky(precisions_cholesky(covariances, "full"), "full"), covariances)
+    True
+    """
     if covariance_type == "full":
         inverse = np.linalg.inv(prec_chol)
         return np.swapaxes(inverse, 1, 2) @ inverse
@@ -170,7 +278,31 @@ def covariances_from_cholesky(prec_chol, covariance_type):
 
 
 def log_det_cholesky(prec_chol, covariance_type, n_features):
-    """log det of the precision's Cholesky factor, i.e. -1/2 log det Sigma, per component (or shared)."""
+    r"""The log-determinant of the precision's Cholesky factor, :math:`-\tfrac12\log\det\boldsymbol\Sigma_k`.
+
+    The normalising term of :eq:`eq-gaussian-log-pdf`, computed from the factor's diagonal without forming
+    a determinant (which would overflow or underflow in high dimensions).
+
+    Parameters
+    ----------
+    prec_chol : ndarray
+        Precision Cholesky factors in the shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+    n_features : int
+        Dimension D (a spherical factor is one number per component for all D dimensions).
+
+    Returns
+    -------
+    ndarray of shape (K,) or float
+        One value per component; a single shared value for tied.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log_det_cholesky(np.array([0.5]), "spherical", 2).round(4)  # Sigma = 4 I in 2-D: -1/2 log 16
+    array([-1.3863])
+    """
     if covariance_type == "full":
         return np.sum(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)), axis=1)
     if covariance_type == "tied":
@@ -181,8 +313,34 @@ def log_det_cholesky(prec_chol, covariance_type, n_features):
 
 
 def whiten(diff, prec_chol, covariance_type, k):
-    r"""Map centred data ``x - mu_k`` by component k's precision factor; its squared row norms are the
-    Mahalanobis terms :math:`(\mathbf{x}-\boldsymbol\mu_k)^\top\boldsymbol\Sigma_k^{-1}(\mathbf{x}-\boldsymbol\mu_k)`."""
+    r"""Map centred data by component k's precision factor, so squared row norms are Mahalanobis terms.
+
+    The rows of the result have squared norms
+    :math:`(\mathbf{x}-\boldsymbol\mu_k)^\top\boldsymbol\Sigma_k^{-1}(\mathbf{x}-\boldsymbol\mu_k)`, the quadratic
+    form of :eq:`eq-gaussian-log-pdf`.
+
+    Parameters
+    ----------
+    diff : ndarray of shape (N, D)
+        Centred data :math:`\mathbf{x}_n - \boldsymbol\mu_k`.
+    prec_chol : ndarray
+        Precision Cholesky factors in the shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+    k : int
+        The component whose factor to use (ignored for tied, whose factor is shared).
+
+    Returns
+    -------
+    ndarray of shape (N, D)
+        The whitened differences.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> whiten(np.array([[2.0, 2.0]]), np.array([0.5]), "spherical", 0)  # Sigma = 4 I: one unit each way
+    array([[1., 1.]])
+    """
     if covariance_type == "full":
         return diff @ prec_chol[k]
     if covariance_type == "tied":
@@ -191,7 +349,30 @@ def whiten(diff, prec_chol, covariance_type, k):
 
 
 def log_gaussian_prob(X, means, prec_chol, covariance_type):
-    """log N(x_n | mu_k, Sigma_k) for every point and component, shape (N, K) (:eq:`eq-gaussian-log-pdf`)."""
+    r"""The Gaussian log-densities :math:`\log\mathcal{N}(\mathbf{x}_n\mid\boldsymbol\mu_k,\boldsymbol\Sigma_k)`, :eq:`eq-gaussian-log-pdf`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, D)
+        The data points.
+    means : ndarray of shape (K, D)
+        Component means :math:`\boldsymbol\mu_k`.
+    prec_chol : ndarray
+        Precision Cholesky factors in the shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+
+    Returns
+    -------
+    ndarray of shape (N, K)
+        The log-density of every point under every component.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log_gaussian_prob(np.zeros((1, 1)), np.zeros((1, 1)), np.array([1.0]), "spherical").round(4)
+    array([[-0.9189]])
+    """
     N, D = X.shape
     K = means.shape[0]
     log_det = log_det_cholesky(prec_chol, covariance_type, D)
