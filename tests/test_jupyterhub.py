@@ -55,6 +55,59 @@ def test_the_hub_environment_is_the_course_environment():
     assert {"numpy", "scipy", "scikit-learn", "matplotlib", "jupyterlab", "notebook", "ipywidgets"} <= set(hub)
 
 
+def test_collect_takes_each_students_submissions_only_from_their_own_account(tmp_path, monkeypatch, caplog):
+    """OwnerCheckedCollect (the Hub's collect): a folder named after one account but made by another, directly or
+    through a symbolic link, is left in the exchange and named in the log; the student's own latest is collected."""
+    if os.geteuid() != 0:
+        pytest.skip("making folders owned by other accounts needs root")
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from gmmlab.grading.exchange import OwnerCheckedCollect
+
+    monkeypatch.setenv("PATH", course.environment()["PATH"])  # a new gradebook runs `alembic` from the venv
+    inbound = tmp_path / "exchange" / COURSE / "inbound"
+    inbound.mkdir(parents=True)
+    nobody = pwd.getpwnam("nobody").pw_uid
+
+    def submission(name, hour, uid, text=None):
+        folder = inbound / f"{name}+{ASSIGNMENT}+2026-01-05 {hour:02d}:00:00.000000 UTC+{hour:02d}"
+        folder.mkdir()
+        (folder / f"{ASSIGNMENT}.ipynb").write_text(text or f"{name} at {hour}")
+        for path in [folder, *folder.iterdir()]:
+            os.chown(path, uid, uid)
+        return folder
+
+    submission("root", 9, 0)
+    submission("root", 10, 61990)  # made by an account that is not root's
+    submission("nobody", 9, nobody)
+    submission("nobody", 11, 0)  # root's, under nobody's name
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = submission("nobody", 8, nobody, text="nobody's file elsewhere")
+    target.rename(elsewhere / "folder")
+    (inbound / f"nobody+{ASSIGNMENT}+2026-01-05 12:00:00.000000 UTC+12").symlink_to(elsewhere / "folder")
+
+    (tmp_path / "course").mkdir()
+    config = Config()
+    config.Exchange.root = str(tmp_path / "exchange")
+    config.CourseDirectory.root = str(tmp_path / "course")
+    config.CourseDirectory.course_id = COURSE
+    config.CourseDirectory.assignment_id = ASSIGNMENT
+    coursedir = CourseDirectory(config=config)
+    collect = OwnerCheckedCollect(coursedir=coursedir, authenticator=Authenticator(config=config), config=config)
+    collect.start()
+
+    collected = {s: (tmp_path / "course" / "submitted" / s / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+                 for s in ["root", "nobody"]}
+    assert collected == {"root": "root at 9", "nobody": "nobody at 9"}
+    rejected = [r.getMessage() for r in caplog.records if "not collected" in r.getMessage()]
+    assert len(rejected) == 3, rejected
+    assert any("claims to be submitted by nobody but is owned by root" in m for m in rejected)
+    assert any("claims to be submitted by root but is owned by uid 61990" in m for m in rejected)
+
+
 # ------------------------------------------------------------------------------------------------ the machine
 
 def free_ports(n):

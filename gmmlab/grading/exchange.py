@@ -20,8 +20,9 @@ from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 
 
 def owner(path):
-    """The login of the account that owns ``path`` (``uid <n>`` for a uid without one)."""
-    uid = os.stat(path).st_uid
+    """The login of the account that owns ``path`` itself, a symbolic link included (``uid <n>`` for a uid
+    without one): a link alice makes to a folder of bob's is alice's."""
+    uid = os.lstat(path).st_uid
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
