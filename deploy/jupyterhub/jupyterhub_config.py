@@ -105,6 +105,10 @@ c.JupyterHub.services = [
     },
 ]
 
+# ---- the site's own additions (TLS certificate, single sign-on, ...): setup.sh never overwrites this file
+if (HERE / "jupyterhub_config.local.py").exists():
+    load_subconfig(str(HERE / "jupyterhub_config.local.py"))  # noqa: F821 (provided by traitlets)
+
 # ---- the administrator's API token (setup.sh writes it, mode 600): adding a class through the REST API
 if ADMIN_TOKEN_FILE.exists():
     c.JupyterHub.services.append({"name": f"{COURSE}-admin", "api_token": ADMIN_TOKEN_FILE.read_text().strip()})

@@ -17,14 +17,21 @@
 #   GMMLAB_HUB_{API,PROXY_API,FORMGRADER,AUTOGRADE}_PORT  8081, 8001, 9999, 9998 (on 127.0.0.1)
 #   GMMLAB_HUB_ADMINS         (none)                              Hub admins, comma-separated logins
 #   GMMLAB_HUB_SYSTEMD        1                                   0: do not install or start the systemd service
+# A second run keeps what the first wrote into GMMLAB_HUB_ETC/env, unless its own environment says otherwise.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "error: run deploy/jupyterhub/setup.sh as root (it creates accounts and /etc files)"; exit 1; }
 
-PREFIX=${GMMLAB_HUB_PREFIX:-/opt/gmmlab-hub}
 ETC=${GMMLAB_HUB_ETC:-/etc/gmmlab-hub}
+# A second run keeps the settings of the first (ETC/env), unless this run's environment gives others.
+if [ -f "$ETC/env" ]; then
+  while IFS='=' read -r key value; do
+    case "$key" in GMMLAB_HUB_*) [ -n "${!key+x}" ] || export "$key=$value" ;; esac
+  done < "$ETC/env"
+fi
+PREFIX=${GMMLAB_HUB_PREFIX:-/opt/gmmlab-hub}
 STATE=${GMMLAB_HUB_STATE:-/var/lib/gmmlab-hub}
 JUPYTER_CONFIG=${GMMLAB_HUB_JUPYTER_CONFIG:-/etc/jupyter}
 EXCHANGE=${GMMLAB_HUB_EXCHANGE:-/usr/local/share/nbgrader/exchange}
@@ -35,7 +42,8 @@ HOMES=${GMMLAB_HUB_HOMES:-/home}
 # 1. software: the course environment with JupyterHub and gmmlab, the proxy, bubblewrap
 bash "$HERE/install-env.sh" "$PREFIX"
 
-# 2. the Hub's configuration (root's: only root may change what the Hub runs as root)
+# 2. the Hub's configuration (root's: only root may change what the Hub runs as root); your own additions (TLS,
+#    single sign-on) go in ETC/jupyterhub_config.local.py, which this script never touches
 install -d -m 755 "$ETC" "$ETC/grader" "$ETC/grader/labconfig" "$JUPYTER_CONFIG" "$HOMES"
 install -d -m 700 "$STATE"
 install -m 644 "$HERE/jupyterhub_config.py" "$HERE/autograde_service.py" "$ETC/"
