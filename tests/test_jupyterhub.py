@@ -10,6 +10,9 @@ server (nbgrader's assignment-list extension, over HTTP with their token), answe
 under bob's name from her terminal; the instructor collects, autogrades (the Hub's autograde service, sandboxed) and
 releases feedback, and the students fetch it. Then: who can reach what. Every account, process and file the test
 made is removed at the end.
+
+Two cheap checks go with it: the Hub's pins are the course's, and the Hub's collect (OwnerCheckedCollect) leaves
+in the exchange whatever one account submitted under another's name, a symbolic link included.
 """
 
 import json
@@ -128,14 +131,15 @@ def exists(user):
         return False
 
 
-def remove_account(user):
-    """Stop the account's processes (the test's own users only) and delete it."""
+def stop_processes(user):
+    """Kill the account's processes (the test's own accounts only)."""
     subprocess.run(["pkill", "-KILL", "-u", user], check=False)
-    for _ in range(50):
-        if subprocess.run(["pgrep", "-u", user], stdout=subprocess.DEVNULL).returncode != 0:
-            break
-        time.sleep(0.1)
-    subprocess.run(["userdel", user], check=False, stderr=subprocess.DEVNULL)
+
+
+def remove_account(user):
+    """Delete the account (--force: a killed server may linger as a zombie until the Hub reaps it)."""
+    stop_processes(user)
+    subprocess.run(["userdel", "--force", user], check=False, stderr=subprocess.DEVNULL)
 
 
 def ours(user):
@@ -279,10 +283,12 @@ def hub():
         h.start()
         yield h
     finally:
-        for user in [*ACCOUNTS, GRADER]:  # their servers first, so the Hub has nothing left to stop
-            if ours(user):
-                remove_account(user)
+        test_users = [user for user in [*ACCOUNTS, GRADER] if ours(user)]
+        for user in test_users:  # their servers first, so the Hub has nothing left to stop
+            stop_processes(user)
         h.stop()
+        for user in test_users:
+            remove_account(user)
         shutil.rmtree(root, ignore_errors=True)
 
 
