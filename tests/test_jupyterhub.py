@@ -414,6 +414,8 @@ def test_a_class_runs_an_assignment_on_the_hub(hub):
     h.wait(graded, "autograding")
     assert job["returncode"] == 0 and "3 of 3 submissions graded" in job["log"], job["log"][-4000:]
     assert "started by hubt-instructor" in job["log"]
+    page = h.get(f"/services/{COURSE}-autograde/", INSTRUCTOR)  # the instructors' page shows the run
+    assert page.status_code == 200 and ASSIGNMENT in page.text and "exit status 0" in page.text, page.text[:2000]
     got, max_score = scores(h)
     assert got["hubt-alice"] == max_score and got["hubt-carol"] == 0 and 0 < got["hubt-bob"] < max_score, got
     grader = pwd.getpwnam(GRADER).pw_uid  # what root wrote is the course's again
@@ -459,3 +461,12 @@ def test_a_class_runs_an_assignment_on_the_hub(hub):
         assert (api.status_code == 200) == allowed, (who, api.status_code)
     assert h.get(f"/user/{alice}/formgrader", alice).status_code == 404  # not in a student's own server either
     phase("permissions")
+
+    # -- `make hub` again (after pulling a new version of the course): the class and its work are kept
+    token, env_file = h.tokens["admin"], (h.root / "etc" / "env").read_text()
+    h.setup()
+    assert (h.root / "etc" / "admin-token").read_text().strip() == token
+    assert (h.root / "etc" / "env").read_text() == env_file
+    assert scores(h) == (got, max_score) and (h.exchange.stat().st_mode & 0o7777) == 0o1777
+    assert len(list(inbound.iterdir())) == len(STUDENTS) + 1 and h.course_root.stat().st_uid == grader
+    phase("setup.sh again")
