@@ -13,12 +13,16 @@ OFFLINE := tools/offline/node_modules/.installed
 BINDER_VENV  := _build/binder/venv
 BINDER_SETUP := $(BINDER_VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+# The course's JupyterHub (deploy/jupyterhub/): `make hub` sets it up on this machine; tests/test_jupyterhub.py
+# sets up a temporary one from the same files, with the pinned software installed at HUB_TEST_PREFIX.
+HUB_TEST_PREFIX := /opt/gmmlab-hub-test
 
 BOOK_SOURCES := _config.yml _toc.yml $(shell find book gmmlab -type f \
 	\( -name '*.md' -o -name '*.ipynb' -o -name '*.py' -o -name '*.bib' -o -name '*.csv' -o -name '*.png' -o -name '*.svg' \) \
 	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: book test pytest pdf tex clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check
+.PHONY: book test pytest pdf tex clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check \
+	hub hub-env
 
 help:
 	@echo "make book   set up .venv and build the HTML book into _build/html"
@@ -29,6 +33,7 @@ help:
 	@echo "make browser-check  the browser test of the built book (offline math, widgets, search, links, a11y)"
 	@echo "make binder-check   the Binder set-up: fresh venv from binder/, JupyterLab, every notebook run in Chromium"
 	@echo "make binder-lock    regenerate binder/requirements.txt from requirements/lock.txt"
+	@echo "make hub    (as root) set up the course's JupyterHub on this machine (deploy/jupyterhub/setup.sh)"
 
 $(SETUP): requirements/lock.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; the course needs Python 3.11 (set PYTHON=...)"; exit 1; }
@@ -78,8 +83,19 @@ $(PDF): $(SETUP) $(BOOK_SOURCES) $(BOOK_TOOLS) | tex
 # The whole suite, browser tests included: they need Chromium and the Binder environment (both made once).
 # Two workers (pytest-xdist), each taking whole test files so a file's module fixtures are built once; one BLAS
 # thread each, so the two cores are not oversubscribed.
-pytest: $(SETUP) chromium sandbox $(BINDER_SETUP)
+pytest: $(SETUP) chromium sandbox $(BINDER_SETUP) hub-env
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile --durations=12
+
+# ------------------------------------------------------------------------------------------------ JupyterHub
+# One command on a fresh Debian machine, as root: accounts, exchange, formgrader and autograde services, systemd.
+hub:
+	bash deploy/jupyterhub/setup.sh
+
+# The Hub's software only (pinned: deploy/jupyterhub/requirements.txt and package-lock.json), for the test; it
+# does nothing when nothing changed. Installing needs root, as the Hub does; elsewhere the test skips.
+hub-env:
+	@if [ "$$(id -u)" = 0 ]; then bash deploy/jupyterhub/install-env.sh $(HUB_TEST_PREFIX); \
+	else echo "make hub-env: not root, so tests/test_jupyterhub.py will skip (the Hub creates accounts)"; fi
 
 lock:
 	rm -rf /tmp/gmmlab-lock && $(PYTHON) -m venv /tmp/gmmlab-lock

@@ -1,0 +1,132 @@
+"""The Hub-managed service that autogrades the course: ``/services/gmmlab-autograde/`` (book/jupyterhub.md).
+
+The course's grader (gmmlab/grading) runs every submission in a bubblewrap sandbox as a throwaway uid, which only
+root can switch to; the formgrader runs as the unprivileged grader account, so autograding is this separate
+service, started by the Hub as root and reachable only by the ``instructors-gmmlab`` group (the Hub checks the
+``access:services!service=gmmlab-autograde`` scope). It runs the course's own command,
+``python -m gmmlab.grading.parallel <assignment> --jobs <cores>``, in the course directory, one class at a time,
+and gives the files it made back to the course's owner, so the formgrader can generate feedback from them.
+
+- ``GET  /services/gmmlab-autograde/``                     a page listing the assignments, with an Autograde button
+- ``POST /services/gmmlab-autograde/api/autograde/<name>``  start grading ``<name>`` (``?force=1`` regrades all)
+- ``GET  /services/gmmlab-autograde/api/autograde/<name>``  ``{"state": "idle|running|done", "returncode", "log"}``
+"""
+
+import asyncio
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.utils import url_path_join
+from tornado import web
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+
+COURSE_ROOT = Path(os.environ.get("GMMLAB_HUB_COURSE_ROOT", "/srv/gmmlab/course"))
+PREFIX = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
+JOBS = {}  # {assignment: {"state", "returncode", "log"}}
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def assignments():
+    """The assignments with submissions collected in the course directory."""
+    submitted = COURSE_ROOT / "submitted"
+    return sorted({a.name for a in submitted.glob("*/*") if a.is_dir()}) if submitted.is_dir() else []
+
+
+def give_back(paths):
+    """Make what the grader (root) wrote belong to the course directory's owner, as everything else there does."""
+    owner = COURSE_ROOT.stat()
+    for top in paths:
+        if top.exists():
+            os.chown(top, owner.st_uid, owner.st_gid)
+            for folder, dirs, files in os.walk(top):
+                for name in dirs + files:
+                    os.chown(os.path.join(folder, name), owner.st_uid, owner.st_gid, follow_symlinks=False)
+
+
+def grade(assignment, force):
+    command = [sys.executable, "-m", "gmmlab.grading.parallel", assignment, "--jobs", str(os.cpu_count() or 1)]
+    result = subprocess.run(command + (["--force"] if force else []), cwd=COURSE_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    give_back([COURSE_ROOT / "autograded", COURSE_ROOT / "gradebook.db", COURSE_ROOT / ".gmmlab"])
+    return result.returncode, result.stdout
+
+
+class AutogradeAPI(HubOAuthenticated, web.RequestHandler):
+    def check(self, assignment):
+        if not NAME.match(assignment) or assignment not in assignments():
+            raise web.HTTPError(404, f"no collected submissions of {assignment!r} in {COURSE_ROOT / 'submitted'}")
+
+    @web.authenticated
+    def get(self, assignment):
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(JOBS.get(assignment, {"state": "idle", "returncode": None, "log": ""})))
+
+    @web.authenticated
+    async def post(self, assignment):
+        self.check(assignment)
+        if any(job["state"] == "running" for job in JOBS.values()):
+            raise web.HTTPError(409, "a grading run is under way; wait for it to finish")
+        force = self.get_argument("force", "") in {"1", "true", "on"}
+        user = self.current_user["name"]
+        JOBS[assignment] = {"state": "running", "returncode": None, "log": f"started by {user}\n"}
+        asyncio.ensure_future(self.run(assignment, force))
+        if self.get_argument("_xsrf", None):  # the page's button: back to the page, which shows the run
+            return self.redirect(PREFIX)
+        self.set_status(202)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(JOBS[assignment]))
+
+    @staticmethod
+    async def run(assignment, force):
+        try:
+            returncode, log = await asyncio.get_running_loop().run_in_executor(None, grade, assignment, force)
+        except Exception as error:  # noqa: BLE001 - reported to the instructor, the service keeps running
+            returncode, log = -1, f"{type(error).__name__}: {error}"
+        JOBS[assignment] = {"state": "done", "returncode": returncode, "log": JOBS[assignment]["log"] + log}
+
+
+class Page(HubOAuthenticated, web.RequestHandler):
+    @web.authenticated
+    def get(self):
+        rows = []
+        for name in assignments():
+            job = JOBS.get(name, {"state": "idle", "returncode": None, "log": ""})
+            rows.append(
+                f"<h2>{html.escape(name)}</h2><p>{job['state']}"
+                + (f", exit status {job['returncode']}" if job["returncode"] is not None else "")
+                + f"</p><form method='post' action='{url_path_join(PREFIX, 'api/autograde', name)}'>"
+                + self.xsrf_form_html()
+                + "<label><input type='checkbox' name='force' value='1'> regrade everyone</label> "
+                + "<button type='submit'>Autograde</button></form>"
+                + f"<pre>{html.escape(job['log'][-20000:])}</pre>"
+            )
+        self.finish("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Autograde gmmlab</title>"
+                    "</head><body><h1>Autograde gmmlab</h1>"
+                    + ("".join(rows) or "<p>No submissions collected yet: collect them in the formgrader.</p>")
+                    + "</body></html>")
+
+
+def main():
+    app = web.Application(
+        [
+            (PREFIX, Page),
+            (url_path_join(PREFIX, "oauth_callback"), HubOAuthCallbackHandler),
+            (url_path_join(PREFIX, r"api/autograde/([^/]+)"), AutogradeAPI),
+        ],
+        cookie_secret=os.urandom(32),
+    )
+    url = os.environ["JUPYTERHUB_SERVICE_URL"]
+    host, port = re.match(r"https?://([^:/]+):(\d+)", url).groups()
+    HTTPServer(app).listen(int(port), host)
+    IOLoop.current().start()
+
+
+if __name__ == "__main__":
+    main()
