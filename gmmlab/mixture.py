@@ -21,7 +21,7 @@ from ._covariances import (
     precisions_cholesky,
     precisions_from_cholesky,
 )
-from ._fast import em_iteration
+from ._fast import data_centre, em_iteration
 from ._kmeans_fast import kmeans_labels
 from .kmeans import kmeans_plusplus
 from .likelihood import logsumexp
@@ -318,8 +318,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         random_state = self._random_state()
+        # Computed once for every iteration: the data's mean row and largest squared distance from it.
+        self._centre = data_centre(X)
         # Variances below rounding error relative to the data's spread mean a collapsed component.
-        self._variance_floor = np.finfo(np.float64).eps * max(float(X.var(axis=0).max()), np.finfo(np.float64).tiny)
+        self._variance_floor = np.finfo(np.float64).eps * max(self._centre[1], np.finfo(np.float64).tiny)
 
         max_lower_bound = -np.inf
         best_params, best_n_iter, best_lower_bounds = None, 0, []
@@ -366,7 +368,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
             lower_bound, weights, means, covariances = em_iteration(
-                X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.reg_covar
+                X,
+                self.weights_,
+                self.means_,
+                self.precisions_cholesky_,
+                self.covariance_type,
+                self.reg_covar,
+                centre=self._centre,
             )
             lower_bounds.append(lower_bound)
             try:
@@ -380,7 +388,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     stacklevel=4,
                 )
                 return lower_bound, lower_bounds, n_iter, False
-            self._set_parameters((weights, means, covariances, prec_chol))
+            # precisions_ is derived once, from the parameters finally kept (_set_parameters)
+            self.weights_, self.means_, self.covariances_, self.precisions_cholesky_ = (
+                weights,
+                means,
+                covariances,
+                prec_chol,
+            )
             change = lower_bound - previous
             if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
                 print(f"  Iteration {n_iter}\t change {change:.5f}")
