@@ -117,8 +117,8 @@ def _greedy_seeds(columns, n_clusters, random_state, n_local_trials, sq_norms):
         n_local_trials = 2 + int(np.log(n_clusters))
     # scikit-learn draws the first centre with choice(p=uniform weights): one uniform number, the same row.
     indices = [int(random_state.choice(N, p=np.full(N, 1.0 / N)))]
-    closest = np.full(N, np.inf)
-    potential = _lower_to_rows(columns, sq_norms, indices, closest)[0]
+    potential, lowered = _lower_to_rows(columns, sq_norms, indices, np.full(N, np.inf))
+    closest, potential = lowered[0], potential[0]
     for _ in range(1, n_clusters):
         if potential > 0:
             draws = random_state.uniform(size=n_local_trials) * potential
@@ -126,32 +126,26 @@ def _greedy_seeds(columns, n_clusters, random_state, n_local_trials, sq_norms):
         else:  # every row sits on a centre (repeated points): any row will do
             candidates = random_state.randint(N, size=n_local_trials)
         # Distortion after adding each candidate: sum over rows of min(closest, distance to the candidate).
-        potentials = _lower_to_rows(columns, sq_norms, candidates, closest, keep=False)
+        potentials, lowered = _lower_to_rows(columns, sq_norms, candidates, closest)
         best = int(np.argmin(potentials))
         indices.append(int(candidates[best]))
-        potential = _lower_to_rows(columns, sq_norms, [indices[-1]], closest)[0]
+        closest, potential = lowered[best], potentials[best]
     return np.array(indices)
 
 
-def _lower_to_rows(columns, sq_norms, rows_of_X, closest, keep=True):
-    """For each chosen row p of X, the sum over all rows x of min(closest(x), ||x - p||^2), block by block.
-
-    With ``keep`` (one chosen row), ``closest`` is lowered in place to include the distances to it.
-    """
+def _lower_to_rows(columns, sq_norms, rows_of_X, closest):
+    """For each chosen row p of X, min(closest(x), ||x - p||^2) for every row x (shape (P, N)) and its sum
+    over the rows, block by block."""
     D, N = columns.shape[0] - 1, columns.shape[1]
     weights = _distance_weights(columns[:D, rows_of_X].T)
     rows, starts = _blocks(N, len(rows_of_X))
-    buffer = np.empty((len(rows_of_X), rows))
-    totals = np.zeros(len(rows_of_X))
+    lowered = np.empty((len(rows_of_X), N))
     for start in starts:
-        d = np.matmul(weights, columns[:, start : start + rows], out=buffer[:, : min(rows, N - start)])
+        d = np.matmul(weights, columns[:, start : start + rows], out=lowered[:, start : start + rows])
         d += sq_norms[start : start + rows]
         np.maximum(d, 0, out=d)
         np.minimum(d, closest[start : start + rows], out=d)
-        totals += d.sum(axis=1)
-        if keep:
-            closest[start : start + rows] = d[0]
-    return totals
+    return lowered.sum(axis=1), lowered
 
 
 def lloyd(X, centers, *, max_iter=300, tol=0.0):

@@ -67,11 +67,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     point (:eq:`eq-gmm-log-likelihood` divided by N), which equals the lower bound :eq:`eq-lower-bound`
     right after an E-step. Differences from scikit-learn, all deliberate:
 
-    - every covariance type is estimated from centred moments (scikit-learn's ``tied``, ``diag`` and
-      ``spherical`` subtract squared means, which is inaccurate for a tight cluster far from the origin);
+    - every covariance type is estimated from moments centred where accuracy needs it (scikit-learn's
+      ``tied``, ``diag`` and ``spherical`` subtract squared means, which is inaccurate for a tight cluster
+      far from the origin); full covariances use moments about the data's mean unless that could cost
+      more than about six digits (``gmmlab/_fast.py``);
     - ``init_params="kmeans"`` runs gmmlab's own fast k-means (greedy k-means++ seeding, then Lloyd's
-      iteration with scikit-learn's relative tolerance), and none at all when ``weights_init``,
-      ``means_init`` and ``precisions_init`` are all given;
+      iteration with scikit-learn's relative tolerance), which draws from ``random_state`` exactly as
+      scikit-learn's ``KMeans`` does, so one ``random_state`` gives both estimators the same start; and no
+      k-means at all when ``weights_init``, ``means_init`` and ``precisions_init`` are all given;
     - a component that collapses during EM (its covariance singular, as happens with ``reg_covar=0`` on
       repeated points) stops that initialisation with a ``ConvergenceWarning`` that names it; the
       parameters from before the collapse are kept and ``converged_`` is False.
