@@ -17,7 +17,8 @@ until the centres stop moving, which is clear but slow and memory-hungry. Here
 
 Given the same starting centres it reaches the same clustering as scikit-learn's ``KMeans`` and, with
 ``tol=0``, as :func:`gmmlab.kmeans` (``tests/test_estimator.py``). Memory beyond the data is
-one centred copy of it plus O(rows per block x K) and a few arrays of length N.
+one centred copy of it, O(rows per block x K), and a few arrays of length N (2 + log K of them while
+seeding, the candidates' distances).
 """
 
 import warnings
