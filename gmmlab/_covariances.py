@@ -6,7 +6,6 @@ precision for a tight cluster far from the origin.
 """
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from .gaussian import LOG_2PI
 
@@ -150,14 +149,17 @@ def precisions_cholesky(covariances, covariance_type, reg_covar=0.0):
     """
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[None]
-        D = stack.shape[-1]
-        chol = np.empty_like(stack)
-        for k, cov in enumerate(stack):
-            try:
-                lower = np.linalg.cholesky(cov)
-            except np.linalg.LinAlgError:
-                raise ValueError(SINGULAR_MESSAGE.format(k=k, reg_covar=reg_covar)) from None
-            chol[k] = solve_triangular(lower, np.eye(D), lower=True).T
+        try:
+            lower = np.linalg.cholesky(stack)  # all components at once
+        except np.linalg.LinAlgError:
+            for k, cov in enumerate(stack):  # name the first that failed
+                try:
+                    np.linalg.cholesky(cov)
+                except np.linalg.LinAlgError:
+                    raise ValueError(SINGULAR_MESSAGE.format(k=k, reg_covar=reg_covar)) from None
+            raise
+        # The inverse of a lower-triangular factor is lower triangular; tril removes rounding above the diagonal.
+        chol = np.swapaxes(np.tril(np.linalg.inv(lower)), -1, -2)
         return chol if covariance_type == "full" else chol[0]
     covariances = np.asarray(covariances)
     bad = np.argwhere(~(covariances > 0))

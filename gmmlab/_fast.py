@@ -1,11 +1,24 @@
 """One EM iteration with the E- and M-steps fused over blocks of rows: the estimator's fast path.
 
-Per block, each component's centred data ``X - mu_k`` is formed once and used twice: for the Mahalanobis
-term of the E-step and for the second moments of the M-step. The responsibilities take one ``exp`` per
-entry (the normaliser reuses it), and the moments are accumulated around the *previous* means, which are
-close to the new ones, so the closing correction ``- d d^T`` loses almost no precision. When a mean moves
-far relative to its spread (early iterations from a poor start) the iteration falls back to the two-pass
-update, so the result always matches the teaching functions in ``gmmlab.em``.
+For full covariances the iteration works with the natural parameters of each component: with the data
+centred on their mean row, :math:`\\log\\pi_k + \\log\\mathcal N(\\mathbf{x}\\mid\\boldsymbol\\mu_k,\\boldsymbol\\Sigma_k)`
+is linear in the features :math:`\\phi(\\mathbf{x}) = (\\mathbf{x}\\mathbf{x}^\\top, \\mathbf{x}, 1)` (the upper
+triangle of :math:`\\mathbf{x}\\mathbf{x}^\\top` only), and the M-step needs only the sums
+:math:`\\sum_n r_{nk}\\,\\phi(\\mathbf{x}_n)`. Per block of rows the features are formed once for all
+components, and both steps are one matrix product each: the log-densities (:eq:`eq-gaussian-log-pdf`) of every
+component, and the sufficient statistics of every component (:eq:`eq-mean-update`, :eq:`eq-covariance-update`).
+The second moments are then raw moments about the data's mean, which lose about
+:math:`\\log_{10}(r^2/\\lambda)` digits, r the largest distance of a point from that mean and
+:math:`\\lambda` a component's smallest variance; when that loss could exceed about six digits the iteration
+is done the other way below.
+
+Otherwise (and for the other covariance types), per block, each component's centred data ``X - mu_k`` is
+formed once and used twice: for the Mahalanobis term of the E-step and for the second moments of the M-step.
+The responsibilities take one ``exp`` per entry (the normaliser reuses it), and the moments are accumulated
+around the *previous* means, which are close to the new ones, so the closing correction ``- d d^T`` loses
+almost no precision. When a mean moves far relative to its spread (early iterations from a poor start) the
+iteration falls back to the two-pass update, so the result always matches the teaching functions in
+``gmmlab.em``.
 """
 
 import numpy as np
@@ -21,9 +34,19 @@ BLOCK_ENTRIES = 1 << 18
 # ratio it keeps at least 12, above it the iteration is redone in two passes.
 MAX_SHIFT_RATIO = 1e4
 
+# The natural-parameter iteration is used while r^2 / lambda (see above) stays below this: log-densities and
+# covariances then keep about ten significant digits, far below what an EM step changes.
+MAX_SPREAD_RATIO = 1e6
 
-def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar):
+# Entries (features x rows) per block of the natural-parameter iteration: about 1 MB, which stays in cache.
+FEATURE_BLOCK_ENTRIES = 1 << 17
+
+
+def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, centre=None):
     """Run one E-step and one M-step.
+
+    ``centre`` is ``data_centre(X)``, which a caller iterating on the same data computes once; None computes it
+    here (it is used by full covariances only).
 
     Returns
     -------
@@ -31,6 +54,10 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar):
         Average log-likelihood of ``X`` under the parameters *before* the update (scikit-learn's lower bound).
     weights, means, covariances : the updated parameters
     """
+    if covariance_type == "full":
+        updated = _natural_iteration(X, weights, means, prec_chol, reg_covar, centre or data_centre(X))
+        if updated is not None:
+            return updated
     N, D = X.shape
     K = means.shape[0]
     log_weights = np.log(weights)
@@ -101,3 +128,103 @@ def _two_pass_iteration(X, weights, means, prec_chol, covariance_type, reg_covar
     resp = np.exp(weighted - log_norm)
     new_weights, new_means, covariances = estimate_parameters(X, resp, covariance_type, reg_covar)
     return float(np.mean(log_norm)), new_weights, new_means, covariances
+
+
+def data_centre(X):
+    """The mean row of ``X`` and the largest squared distance of a row from it."""
+    centre = np.full(X.shape[0], 1.0 / X.shape[0]) @ X  # numpy's mean over the long axis is several times slower
+    rows = max(1, FEATURE_BLOCK_ENTRIES // X.shape[1])
+    radius2 = 0.0
+    for start in range(0, X.shape[0], rows):
+        block = X[start : start + rows] - centre
+        radius2 = max(radius2, float(np.einsum("ij,ij->i", block, block).max()))
+    return centre, radius2
+
+
+def natural_parameters(weights, means, prec_chol, centre):
+    """theta, shape (K, F): ``theta @ features(x)`` is log pi_k + log N(x | mu_k, Sigma_k) for every k.
+
+    With P_k = prec_chol_k prec_chol_k^T and m_k = mu_k - centre, the log-density is
+    -1/2 x^T P_k x + x^T P_k m_k - 1/2 m_k^T P_k m_k + log det(prec_chol_k) - D/2 log 2 pi (:eq:`eq-gaussian-log-pdf`
+    expanded); the off-diagonal entries of the upper triangle of x x^T stand for two terms each.
+    """
+    K, D = means.shape
+    upper = np.triu_indices(D)
+    precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
+    m = means - centre
+    Pm = np.einsum("kij,kj->ki", precisions, m)
+    quadratic = -0.5 * precisions * (2 - np.eye(D))
+    constant = (
+        np.log(weights)
+        + log_det_cholesky(prec_chol, "full", D)
+        - 0.5 * D * LOG_2PI
+        - 0.5 * np.einsum("ki,ki->k", m, Pm)
+    )
+    return np.hstack([quadratic[:, upper[0], upper[1]], Pm, constant[:, None]])
+
+
+def natural_statistics(X, theta, centre):
+    """E-step and sufficient statistics in one pass over blocks of rows.
+
+    Returns the sums over rows of r_nk features(x_n), shape (K, F) (their last column is N_k), and the total
+    log-likelihood of the rows. Both add up over disjoint sets of rows.
+    """
+    N, D = X.shape
+    K, F = theta.shape
+    n_upper = D * (D + 1) // 2
+    offsets = np.concatenate([[0], np.cumsum(np.arange(D, 0, -1))])
+    rows = max(1, FEATURE_BLOCK_ENTRIES // F)
+    features = np.empty((F, min(rows, N)))
+    features[-1] = 1.0
+    log_prob = np.empty((K, min(rows, N)))
+    statistics = np.zeros((K, F))
+    total_log_likelihood = 0.0
+    for start in range(0, N, rows):
+        block = X[start : start + rows]
+        B = block.shape[0]
+        phi = features[:, :B]
+        x = phi[n_upper:-1]
+        np.subtract(block.T, centre[:, None], out=x)
+        for i in range(D):  # row i of the upper triangle of x x^T, for every point
+            np.multiply(x[i:], x[i], out=phi[offsets[i] : offsets[i + 1]])
+        weighted = np.matmul(theta, phi, out=log_prob[:, :B])
+        peak = weighted.max(axis=0)
+        weighted -= peak
+        np.exp(weighted, out=weighted)  # the only exp: unnormalised responsibilities
+        norm = weighted.sum(axis=0)
+        total_log_likelihood += float(np.sum(np.log(norm)) + np.sum(peak))
+        weighted /= norm
+        statistics += weighted @ phi.T
+    return statistics, total_log_likelihood
+
+
+def parameters_from_statistics(statistics, centre, reg_covar):
+    """The M-step (:eq:`eq-weight-update`, :eq:`eq-mean-update`, :eq:`eq-covariance-update`) from the sums of
+    ``natural_statistics``: weights, means and full covariances (with ``reg_covar``, :eq:`eq-reg-covar`)."""
+    K = statistics.shape[0]
+    D = centre.shape[0]
+    n_upper = D * (D + 1) // 2
+    nk = statistics[:, -1] + NK_FLOOR
+    m = statistics[:, n_upper:-1] / nk[:, None]
+    upper = np.triu_indices(D)
+    second = np.empty((K, D, D))
+    second[:, upper[0], upper[1]] = statistics[:, :n_upper]
+    second[:, upper[1], upper[0]] = statistics[:, :n_upper]
+    covariances = second / nk[:, None, None] - m[:, :, None] * m[:, None, :]
+    covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    return nk / nk.sum(), m + centre, covariances
+
+
+def _natural_iteration(X, weights, means, prec_chol, reg_covar, centre):
+    """The natural-parameter iteration, or None when its rounding could show (see the module docstring)."""
+    centre, radius2 = centre
+    radius2 = max(radius2, float(np.max(np.sum((means - centre) ** 2, axis=1))))
+    # trace(P_k) = ||prec_chol_k||_F^2 bounds 1 / (smallest variance) of component k from above
+    if radius2 * float(np.max(np.sum(prec_chol**2, axis=(1, 2)))) > MAX_SPREAD_RATIO:
+        return None
+    statistics, total = natural_statistics(X, natural_parameters(weights, means, prec_chol, centre), centre)
+    new_weights, new_means, covariances = parameters_from_statistics(statistics, centre, reg_covar)
+    smallest = np.linalg.eigvalsh(covariances)[:, 0]
+    if not np.all(radius2 < MAX_SPREAD_RATIO * smallest):
+        return None
+    return total / X.shape[0], new_weights, new_means, covariances

@@ -21,7 +21,7 @@ from ._covariances import (
     precisions_cholesky,
     precisions_from_cholesky,
 )
-from ._fast import em_iteration
+from ._fast import data_centre, em_iteration
 from ._kmeans_fast import kmeans_labels
 from .kmeans import kmeans_plusplus
 from .likelihood import logsumexp
@@ -67,11 +67,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     point (:eq:`eq-gmm-log-likelihood` divided by N), which equals the lower bound :eq:`eq-lower-bound`
     right after an E-step. Differences from scikit-learn, all deliberate:
 
-    - every covariance type is estimated from centred moments (scikit-learn's ``tied``, ``diag`` and
-      ``spherical`` subtract squared means, which is inaccurate for a tight cluster far from the origin);
+    - every covariance type is estimated from moments centred where accuracy needs it (scikit-learn's
+      ``tied``, ``diag`` and ``spherical`` subtract squared means, which is inaccurate for a tight cluster
+      far from the origin); full covariances use moments about the data's mean unless that could cost
+      more than about six digits (``gmmlab/_fast.py``);
     - ``init_params="kmeans"`` runs gmmlab's own fast k-means (greedy k-means++ seeding, then Lloyd's
-      iteration with scikit-learn's relative tolerance), and none at all when ``weights_init``,
-      ``means_init`` and ``precisions_init`` are all given;
+      iteration with scikit-learn's relative tolerance), which draws from ``random_state`` exactly as
+      scikit-learn's ``KMeans`` does, so one ``random_state`` gives both estimators the same start; and no
+      k-means at all when ``weights_init``, ``means_init`` and ``precisions_init`` are all given;
     - a component that collapses during EM (its covariance singular, as happens with ``reg_covar=0`` on
       repeated points) stops that initialisation with a ``ConvergenceWarning`` that names it; the
       parameters from before the collapse are kept and ``converged_`` is False.
@@ -318,8 +321,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         random_state = self._random_state()
+        # Computed once for every iteration: the data's mean row and largest squared distance from it.
+        self._centre = data_centre(X)
         # Variances below rounding error relative to the data's spread mean a collapsed component.
-        self._variance_floor = np.finfo(np.float64).eps * max(float(X.var(axis=0).max()), np.finfo(np.float64).tiny)
+        self._variance_floor = np.finfo(np.float64).eps * max(self._centre[1], np.finfo(np.float64).tiny)
 
         max_lower_bound = -np.inf
         best_params, best_n_iter, best_lower_bounds = None, 0, []
@@ -366,7 +371,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
             lower_bound, weights, means, covariances = em_iteration(
-                X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.reg_covar
+                X,
+                self.weights_,
+                self.means_,
+                self.precisions_cholesky_,
+                self.covariance_type,
+                self.reg_covar,
+                centre=self._centre,
             )
             lower_bounds.append(lower_bound)
             try:
@@ -380,7 +391,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     stacklevel=4,
                 )
                 return lower_bound, lower_bounds, n_iter, False
-            self._set_parameters((weights, means, covariances, prec_chol))
+            # precisions_ is derived once, from the parameters finally kept (_set_parameters)
+            self.weights_, self.means_, self.covariances_, self.precisions_cholesky_ = (
+                weights,
+                means,
+                covariances,
+                prec_chol,
+            )
             change = lower_bound - previous
             if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
                 print(f"  Iteration {n_iter}\t change {change:.5f}")

@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 import gmmlab
 from gmmlab import _kmeans_fast, mixture as gmmlab_mixture
@@ -231,3 +232,13 @@ def test_docstring_examples_run():
     for module in (gmmlab_mixture, _kmeans_fast):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+@pytest.mark.parametrize("D, K", [(2, 10), (16, 5)])
+def test_fast_kmeans_with_a_random_state_gives_scikit_learns_kmeans_with_it(D, K):
+    X = kmeans_data(6, N=3000, D=D, K=K)
+    for seed in range(3):
+        with threadpool_limits(1):  # small matrix products: one thread is fastest, and unaffected by load
+            labels = _kmeans_fast.kmeans_labels(X, K, np.random.RandomState(seed))
+            theirs = KMeans(K, n_init=1, random_state=seed).fit(X).labels_
+        np.testing.assert_array_equal(labels, theirs)

@@ -83,3 +83,39 @@ def test_large_mean_shift_falls_back_to_two_passes(monkeypatch):
     assert calls, "expected the fallback for a mean that moves 1e4 with spread 1e-3"
     np.testing.assert_allclose(covs[0], np.cov(X.T, bias=True), rtol=1e-8)
     np.testing.assert_allclose(means[0], X.mean(axis=0), rtol=1e-14)
+
+
+def test_full_covariances_take_the_natural_parameter_path_unless_it_would_lose_digits(monkeypatch):
+    calls = []
+    original = _fast.natural_statistics
+    monkeypatch.setattr(_fast, "natural_statistics", lambda *a: calls.append(1) or original(*a))
+    X, weights, means, covariances = problem()
+    _fast.em_iteration(X, weights, means, precisions_cholesky(covariances, "full"), "full", 1e-6)
+    assert calls == [1]
+    # A cluster with spread 1e-4 at distance ~1e3 from the data's mean: raw moments about that mean would lose
+    # about 14 digits, so the iteration takes the centred path, and still equals the teaching functions.
+    rng = np.random.default_rng(2)
+    X = np.vstack([1e-4 * rng.standard_normal((200, 2)), 1e3 + rng.standard_normal((200, 2))])
+    weights, means = np.array([0.5, 0.5]), np.array([[0.0, 0.0], [1e3, 1e3]])
+    covariances = np.stack([1e-8 * np.eye(2), np.eye(2)])
+    mean_ll, new_weights, new_means, new_covs = _fast.em_iteration(
+        X, weights, means, precisions_cholesky(covariances, "full"), "full", 0.0
+    )
+    assert calls == [1]
+    assert mean_ll == pytest.approx(gmmlab.log_likelihood(X, weights, means, covariances) / len(X), rel=1e-12)
+    w, m, c = gmmlab.m_step(X, gmmlab.e_step(X, weights, means, covariances), reg_covar=0.0)
+    np.testing.assert_allclose(new_covs[0], c[0], rtol=1e-8)
+    np.testing.assert_allclose(new_means, m, rtol=1e-12, atol=1e-12)
+
+
+def test_natural_statistics_add_up_over_chunks_of_rows():
+    X, weights, means, covariances = problem()
+    centre, _ = _fast.data_centre(X)
+    theta = _fast.natural_parameters(weights, means, precisions_cholesky(covariances, "full"), centre)
+    whole, whole_ll = _fast.natural_statistics(X, theta, centre)
+    parts = [_fast.natural_statistics(chunk, theta, centre) for chunk in np.array_split(X, [700, 2100])]
+    np.testing.assert_allclose(sum(p[0] for p in parts), whole, rtol=1e-12, atol=1e-9)
+    assert sum(p[1] for p in parts) == pytest.approx(whole_ll, rel=1e-13)
+    w, m, c = gmmlab.m_step(X, gmmlab.e_step(X, weights, means, covariances), reg_covar=1e-6)
+    for ours, teaching in zip(_fast.parameters_from_statistics(whole, centre, 1e-6), (w, m, c)):
+        np.testing.assert_allclose(ours, teaching, rtol=1e-10)

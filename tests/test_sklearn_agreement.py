@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn import mixture
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 
 import gmmlab
 
@@ -159,3 +160,21 @@ def test_not_fitted_raises_scikit_learns_error():
 
     with pytest.raises(NotFittedError):
         gmmlab.GaussianMixture(2).predict(np.zeros((3, 2)))
+
+
+def test_default_fits_with_one_random_state_are_scikit_learns_fits():
+    # Ten components in 16-D: some seeds end at a poorer local maximum (two clusters merged, one split). With
+    # the same random_state gmmlab's k-means draws the same seeds as scikit-learn's, so every fit, good or
+    # poor, is the same fit, and neither package is worse on average over seeds.
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=3.0, size=(10, 16))[rng.integers(10, size=2000)] + rng.standard_normal((2000, 16))
+    lower_bounds = set()
+    for seed in range(4):
+        with threadpool_limits(1):  # small matrix products: one thread is fastest, and unaffected by load
+            ours = gmmlab.GaussianMixture(10, random_state=seed).fit(X)
+            theirs = mixture.GaussianMixture(10, random_state=seed).fit(X)
+        assert ours.n_iter_ == theirs.n_iter_
+        assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=1e-10)
+        assert_close(ours.means_, theirs.means_, rtol=1e-8)
+        lower_bounds.add(round(theirs.lower_bound_, 6))
+    assert len(lower_bounds) > 1, "the seeds should reach different local maxima, or the test proves little"
