@@ -9,6 +9,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _dask
 from ._checks import check_data, check_means, check_n_components, check_weights
 from ._covariances import (
     COVARIANCE_TYPES,
@@ -289,6 +290,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self : GaussianMixture
             The fitted estimator.
         """
+        if _dask.is_dask_array(X):
+            return _dask.fit(self, X)
         self._fit(X)
         return self
 
@@ -307,6 +310,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Component labels; equal to ``fit(X).predict(X)`` for any ``max_iter`` and ``tol``.
         """
+        if _dask.is_dask_array(X):
+            return _dask.fit(self, X).predict(X)
         X = self._fit(X)
         return self._estimate_weighted_log_prob(X).argmax(axis=1)
 
@@ -355,7 +360,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = best_lower_bounds
         return X
 
-    def _run_em(self, X, lower_bound, init):
+    def _run_em(self, X, lower_bound, init, iteration=em_iteration):
         """EM from the current parameters until ``tol`` or ``max_iter``; returns the final lower bound, the
         lower bounds, the iterations run and whether ``tol`` was met.
 
@@ -365,7 +370,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         lower_bounds = []
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
-            lower_bound, weights, means, covariances = em_iteration(
+            lower_bound, weights, means, covariances = iteration(
                 X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.reg_covar
             )
             lower_bounds.append(lower_bound)
@@ -422,6 +427,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         log_density : ndarray of shape (n_samples,)
             :math:`\log p(\mathbf{x}_n\mid\boldsymbol\theta)` for every row.
         """
+        if _dask.is_dask_array(X):
+            return _dask.predict(self, X, "score_samples")
         return logsumexp(self._estimate_weighted_log_prob(self._fitted_X(X)), axis=1)
 
     def score(self, X, y=None):
@@ -437,6 +444,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         score : float
         """
+        if _dask.is_dask_array(X):
+            return _dask.score(self, X)
         return float(np.mean(self.score_samples(X)))
 
     def predict_proba(self, X):
@@ -451,6 +460,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         responsibilities : ndarray of shape (n_samples, n_components)
             Rows sum to 1.
         """
+        if _dask.is_dask_array(X):
+            return _dask.predict(self, X, "predict_proba")
         weighted = self._estimate_weighted_log_prob(self._fitted_X(X))
         return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
 
@@ -465,6 +476,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        if _dask.is_dask_array(X):
+            return _dask.predict(self, X, "predict")
         return self._estimate_weighted_log_prob(self._fitted_X(X)).argmax(axis=1)
 
     def sample(self, n_samples=1):
@@ -516,7 +529,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + P\log N`, with P free parameters
             (:eq:`eq-n-parameters`).
         """
-        X = self._fitted_X(X)
+        X = X if _dask.is_dask_array(X) else self._fitted_X(X)
         return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
 
     def aic(self, X):
@@ -531,7 +544,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         aic : float
             :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + 2P`.
         """
-        X = self._fitted_X(X)
+        X = X if _dask.is_dask_array(X) else self._fitted_X(X)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
 
