@@ -113,6 +113,15 @@ def chunk_summary(block, parameters, covariance_type):
         (:eq:`eq-gmm-log-likelihood`), and per component :math:`N_k^{(c)}` (:eq:`eq-n-k`), the weighted mean
         :math:`\\bar{\\mathbf{x}}_k^{(c)}` and the scatter :math:`\\mathbf{S}_k^{(c)}` around it
         (:eq:`eq-chunk-summary`; (K, D, D) for full and tied, (K, D) for diag and spherical).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [9.0], [11.0]])
+    >>> parameters = (np.array([0.5, 0.5]), np.array([[1.0], [10.0]]), np.ones((2, 1, 1)))
+    >>> n, log_likelihood, N_k, means, scatters = chunk_summary(X, parameters, "full")
+    >>> n, np.round(N_k, 6).tolist(), np.round(means.ravel(), 6).tolist(), np.round(scatters.ravel(), 6).tolist()
+    (5, [3.0, 2.0], [1.0, 10.0], [2.0, 2.0])
     """
     weights, means, prec_chol = parameters
     K, D = means.shape
@@ -134,6 +143,28 @@ def merge_summaries(summaries):
     Counts and log-likelihoods add; means combine as weighted averages; scatters add, plus the scatter of
     the chunk means around the merged mean. The merge is exact and associative, so any tree of merges gives
     the summary of the whole data set.
+
+    Parameters
+    ----------
+    summaries : list of tuple
+        Summaries of disjoint sets of rows, as :func:`chunk_summary` returns them.
+
+    Returns
+    -------
+    summary : tuple
+        The summary of all their rows, in the same form.
+
+    Examples
+    --------
+    Two halves of a data set, merged, give the summary of the whole:
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 2))
+    >>> parameters = (np.array([0.5, 0.5]), np.array([[-1.0, 0.0], [1.0, 0.0]]), np.stack([np.eye(2)] * 2))
+    >>> whole = chunk_summary(X, parameters, "full")
+    >>> halves = merge_summaries([chunk_summary(X[:30], parameters, "full"), chunk_summary(X[30:], parameters, "full")])
+    >>> all(np.allclose(a, b, rtol=1e-12) for a, b in zip(whole, halves))
+    True
     """
     n, log_likelihood, nk, means, scatters = summaries[0]
     for n_b, log_likelihood_b, nk_b, means_b, scatters_b in summaries[1:]:
@@ -154,8 +185,29 @@ def m_step_from_summary(summary, covariance_type, reg_covar):
     """The M-step (:eq:`eq-weight-update`, :eq:`eq-mean-update`, :eq:`eq-covariance-update`, with
     :eq:`eq-reg-covar`) from the merged summary of all the data, on the client.
 
-    Returns what ``_fast.em_iteration`` returns: the average log-likelihood under the parameters before the
-    update, and the new weights, means and covariances.
+    Parameters
+    ----------
+    summary : tuple
+        The merged summary of all the rows (:func:`merge_summaries`).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+        Added to every variance.
+
+    Returns
+    -------
+    mean_log_likelihood : float
+        Average log-likelihood per point under the parameters before the update.
+    weights, means, covariances : ndarray
+        The updated parameters, as ``_fast.em_iteration`` returns them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [9.0], [11.0]])
+    >>> parameters = (np.array([0.5, 0.5]), np.array([[1.0], [10.0]]), np.ones((2, 1, 1)))
+    >>> _, weights, means, variances = m_step_from_summary(chunk_summary(X, parameters, "full"), "full", 0.0)
+    >>> np.round(weights, 6).tolist(), np.round(means.ravel(), 6).tolist(), np.round(variances.ravel(), 6).tolist()
+    ([0.6, 0.4], [1.0, 10.0], [0.666667, 1.0])
     """
     n, log_likelihood, nk, means, scatters = summary
     D = means.shape[1]
@@ -266,7 +318,8 @@ def fit(model, X):
                 blocks, lower_bound, init, iteration=em_iteration_over_chunks
             )
             if model.verbose:
-                print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
+                outcome = "converged" if converged else "did not converge"
+                print(f"Initialization {outcome}. lower bound {lower_bound:.5f}")
         if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
             max_lower_bound = lower_bound
             best_params, best_n_iter, best_lower_bounds = model._get_parameters(), n_iter, lower_bounds

@@ -27,7 +27,7 @@ def client():
     config = {"distributed.worker.memory.spill": False, "distributed.worker.memory.pause": False}
     with dask.config.set(config):
         with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, memory_limit="16MiB", dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=False, memory_limit="16MiB", dashboard_address=":0"
         ) as cluster, Client(cluster) as client:
             yield client
 

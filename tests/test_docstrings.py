@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["gmmlab.em", "gmmlab.gaussian", "gmmlab.likelihood", "gmmlab.kmeans", "gmmlab.datasets", "gmmlab._covariances"]
+MODULES = ["gmmlab.em", "gmmlab.gaussian", "gmmlab.likelihood", "gmmlab.kmeans", "gmmlab.datasets", "gmmlab._covariances", "gmmlab._dask"]
 
 
 @pytest.mark.parametrize("name", MODULES)
