@@ -77,6 +77,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
       repeated points) stops that initialisation with a ``ConvergenceWarning`` that names it; the
       parameters from before the collapse are kept and ``converged_`` is False.
 
+    **Dask arrays.** ``fit``, ``fit_predict``, ``predict``, ``predict_proba``, ``score_samples``, ``score``,
+    ``bic`` and ``aic`` also accept a ``dask.array.Array`` (chunked along rows; ``dask`` and ``distributed``
+    are needed only then), for data larger than one machine's memory. Every EM iteration is one pass over the
+    chunks: each chunk's task computes its counts, means and scatters (:eq:`eq-chunk-summary`), Dask merges
+    them up a tree (:eq:`eq-merge-chunks`), and the M-step runs on the client, which never holds the data. A
+    first pass checks the values and draws the initialisation's sample: ``init_params`` runs on a seeded,
+    uniform sample of at most 50 000 rows (all rows when there are fewer, and then the fit equals the
+    in-memory one); ``means_init``, ``weights_init`` and ``precisions_init`` skip it. Computations use
+    Dask's current scheduler, so with a ``distributed.Client`` the same code runs on a laptop's
+    ``LocalCluster`` or on any Dask cluster. Every pass recomputes the chunks from their source (files, say);
+    ``X = X.persist()`` first keeps them in the workers' memory if it holds them. ``predict``,
+    ``predict_proba`` and ``score_samples`` return lazy Dask arrays (with the parameters of the call);
+    ``score``, ``bic`` and ``aic`` compute their float.
+
     Parameters
     ----------
     n_components : int, default=1
@@ -154,6 +168,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     True
     >>> bool(model.converged_)
     True
+
+    The same fit on a Dask array of four chunks, on Dask's default scheduler (a ``distributed.Client``
+    would take over if one were running), and lazy labels:
+
+    >>> import dask.array as da
+    >>> chunked = da.from_array(X, chunks=(100, 2))
+    >>> on_dask = GaussianMixture(n_components=2, random_state=0).fit(chunked)
+    >>> bool(np.allclose(on_dask.means_, model.means_, rtol=1e-10))
+    True
+    >>> labels = on_dask.predict(chunked)
+    >>> type(labels).__name__, labels.shape, bool((labels.compute() == model.predict(X)).all())
+    ('Array', (400,), True)
 
     Choosing K by BIC with scikit-learn's grid search:
 
