@@ -3,21 +3,24 @@ and with two Dask workers.
 
 For every cell of the grid (full covariances, data drawn from K unit-variance Gaussians whose centres are
 spread with standard deviation 3) the script fits the same data from the same start for a fixed number of EM
-iterations (``tol=0``), three ways:
+iterations (``tol=0``), four ways:
 
 - **memory**: a NumPy array in this process, on one BLAS thread (the in-memory fast path);
 - **dask 1w** and **dask 2w**: the same rows as a Dask array of eight chunks, which the workers of a
   ``distributed.LocalCluster`` (one or two single-threaded worker processes; Dask sets one BLAS thread per
   worker) draw and keep (``persist``), so every iteration reads the chunks from the workers' memory, as it
-  would on a cluster.
+  would on a cluster;
+- **dask 1t**: the same with one worker that is a thread of this process (``processes=False``), which
+  separates the cost of Dask's scheduling from that of running the chunks in another process.
 
 Throughput is rows times iterations per second of wall-clock time, and per CPU second of every process at
 work (this one, which runs the client and Dask's scheduler, and the workers): the first is what a user
 waits for, the second does not grow when other programs compete for the cores and shows the CPU that Dask's
-bookkeeping adds. Each figure is the best of a few runs, the three ways taking turns, and the **ratio**
+bookkeeping adds. Each figure is the best of a few runs, the four ways taking turns, and the **ratio**
 columns divide a Dask throughput by the in-memory one measured in the same cell. A ratio
 below 1 with one worker is the price of the chunked pass (task scheduling, moving summaries, the client's
-M-step); two workers on this 2-core machine can at best double the one-worker throughput. The last column is
+M-step, and whatever a worker process adds to the chunk computations, which the **1t** columns leave out);
+two workers on this 2-core machine can at best double the one-worker throughput. The last column is
 the largest relative difference of the fitted means between the Dask and in-memory fits, which should be at
 rounding level. Other programs running on the machine lower all the throughputs; compare ratios, and rerun
 when the machine is quiet.
@@ -72,7 +75,7 @@ def make_problem(N, D, K, seed=0):
 
 def cpu_seconds(pids):
     """CPU seconds (user and system) used so far by the given processes together."""
-    return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids)
+    return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in set(pids))
 
 
 def fit_seconds(X, K, start, pids):
@@ -91,28 +94,25 @@ def main():
     parser.add_argument("--quick", action="store_true", help="only N = 2e5")
     args = parser.parse_args()
     N = 200_000 if args.quick else 1_000_000
-    clusters = {
-        workers: LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
-        )
-        for workers in (1, 2)
-    }
+    quiet = dict(threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR)
+    clusters = {workers: LocalCluster(n_workers=workers, processes=True, **quiet) for workers in (1, 2)}
+    clusters["1t"] = LocalCluster(n_workers=1, processes=False, **quiet)
     print(
         f"{N_ITER} EM iterations per fit, best of {REPEATS}; throughput in million rows x iterations per second "
         "of wall-clock time, and per CPU second of all the processes at work"
     )
     print(
-        f"{'N':>9} {'D':>3} {'K':>3} {'chunks':>6} | {'memory':>7} {'dask 1w':>8} {'dask 2w':>8} | "
-        f"{'1w/mem':>6} {'2w/mem':>6} {'2w/1w':>6} | {'CPU: mem':>8} {'1w':>6} {'2w':>6} {'1w/mem':>6} | "
-        f"{'max rel diff':>12}"
+        f"{'N':>9} {'D':>3} {'K':>3} {'chunks':>6} | {'memory':>7} {'dask 1w':>8} {'dask 2w':>8} {'dask 1t':>8} | "
+        f"{'1w/mem':>6} {'2w/mem':>6} {'2w/1w':>6} {'1t/mem':>6} | {'CPU: mem':>8} {'1w':>6} {'2w':>6} {'1t':>6} "
+        f"{'1w/mem':>6} {'1t/mem':>6} | {'max rel diff':>12}"
     )
-    ratios, cpu_ratios = {1: [], 2: []}, []
+    ratios, cpu_ratios = {1: [], 2: [], "1t": []}, {1: [], "1t": []}
     try:
         for D in (2, 16):
             for K in (3, 10):
                 lazy, X, start = make_problem(N, D, K)
-                times = {"memory": [], 1: [], 2: []}
-                cpu = {"memory": [], 1: [], 2: []}
+                times = {"memory": [], 1: [], 2: [], "1t": []}
+                cpu = {"memory": [], 1: [], 2: [], "1t": []}
                 differences = []
                 for _ in range(REPEATS):
                     with threadpool_limits(limits=1):
@@ -124,7 +124,8 @@ def main():
                             chunked = client.persist(lazy)  # each worker draws its own chunks
                             wait(chunked)
                             pids = [os.getpid(), *client.run(os.getpid).values()]
-                            seconds, cpu_used, model = fit_seconds(chunked, K, start, pids)
+                            with threadpool_limits(limits=1):  # the thread worker runs in this process
+                                seconds, cpu_used, model = fit_seconds(chunked, K, start, pids)
                             del chunked
                         times[workers].append(seconds)
                         cpu[workers].append(cpu_used)
@@ -132,24 +133,28 @@ def main():
                         differences.append(difference)
                 throughput = {key: N * N_ITER / min(values) / 1e6 for key, values in times.items()}
                 per_cpu = {key: N * N_ITER / min(values) / 1e6 for key, values in cpu.items()}
-                for workers in (1, 2):
+                for workers in ratios:
                     ratios[workers].append(throughput[workers] / throughput["memory"])
-                cpu_ratios.append(per_cpu[1] / per_cpu["memory"])
+                for workers in cpu_ratios:
+                    cpu_ratios[workers].append(per_cpu[workers] / per_cpu["memory"])
                 n_chunks = lazy.numblocks[0]
                 print(
                     f"{N:>9} {D:>3} {K:>3} {n_chunks:>6} | {throughput['memory']:>7.2f} {throughput[1]:>8.2f} "
-                    f"{throughput[2]:>8.2f} | {ratios[1][-1]:>5.2f}x {ratios[2][-1]:>5.2f}x "
-                    f"{throughput[2] / throughput[1]:>5.2f}x | {per_cpu['memory']:>8.2f} {per_cpu[1]:>6.2f} "
-                    f"{per_cpu[2]:>6.2f} {cpu_ratios[-1]:>5.2f}x | {max(differences):>12.1e}",
+                    f"{throughput[2]:>8.2f} {throughput['1t']:>8.2f} | {ratios[1][-1]:>5.2f}x {ratios[2][-1]:>5.2f}x "
+                    f"{throughput[2] / throughput[1]:>5.2f}x {ratios['1t'][-1]:>5.2f}x | {per_cpu['memory']:>8.2f} "
+                    f"{per_cpu[1]:>6.2f} {per_cpu[2]:>6.2f} {per_cpu['1t']:>6.2f} {cpu_ratios[1][-1]:>5.2f}x "
+                    f"{cpu_ratios['1t'][-1]:>5.2f}x | {max(differences):>12.1e}",
                     flush=True,
                 )
     finally:
         for cluster in clusters.values():
             cluster.close()
     geometric = {workers: float(np.exp(np.mean(np.log(values)))) for workers, values in ratios.items()}
+    per_cpu_mean = {workers: float(np.exp(np.mean(np.log(values)))) for workers, values in cpu_ratios.items()}
     print(
         f"Dask throughput / in-memory throughput, geometric mean over cells: one worker {geometric[1]:.2f}x, "
-        f"two workers {geometric[2]:.2f}x; per CPU second, one worker {float(np.exp(np.mean(np.log(cpu_ratios)))):.2f}x"
+        f"two workers {geometric[2]:.2f}x, one thread worker {geometric['1t']:.2f}x; per CPU second, one worker "
+        f"{per_cpu_mean[1]:.2f}x, one thread worker {per_cpu_mean['1t']:.2f}x"
     )
 
 
