@@ -2,6 +2,7 @@
 
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -9,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _dask
 from ._checks import check_data, check_means, check_n_components, check_weights
 from ._covariances import (
     COVARIANCE_TYPES,
@@ -78,6 +80,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     - a component that collapses during EM (its covariance singular, as happens with ``reg_covar=0`` on
       repeated points) stops that initialisation with a ``ConvergenceWarning`` that names it; the
       parameters from before the collapse are kept and ``converged_`` is False.
+
+    **Dask arrays.** ``fit``, ``fit_predict``, ``predict``, ``predict_proba``, ``score_samples``, ``score``,
+    ``bic`` and ``aic`` also accept a ``dask.array.Array`` (chunked along rows; ``dask`` and ``distributed``
+    are needed only then), for data larger than one machine's memory. Every EM iteration is one pass over the
+    chunks: each chunk's task computes its counts, means and scatters (:eq:`eq-chunk-summary`), Dask merges
+    them up a tree (:eq:`eq-merge-chunks`), and the M-step runs on the client, which never holds the data. A
+    first pass checks the values and draws the initialisation's sample: ``init_params`` runs on a seeded,
+    uniform sample of at most 50 000 rows (all rows when there are fewer, and then the fit equals the
+    in-memory one); ``means_init``, ``weights_init`` and ``precisions_init`` skip it. Computations use
+    Dask's current scheduler, so with a ``distributed.Client`` the same code runs on a laptop's
+    ``LocalCluster`` or on any Dask cluster. Every pass recomputes the chunks from their source (files, say);
+    ``X = X.persist()`` first keeps them in the workers' memory if it holds them. ``predict``,
+    ``predict_proba`` and ``score_samples`` return lazy Dask arrays (with the parameters of the call);
+    ``score``, ``bic`` and ``aic`` compute their float.
 
     Parameters
     ----------
@@ -156,6 +172,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     True
     >>> bool(model.converged_)
     True
+
+    The same fit on a Dask array of four chunks, on Dask's default scheduler (a ``distributed.Client``
+    would take over if one were running), and lazy labels:
+
+    >>> import dask.array as da
+    >>> chunked = da.from_array(X, chunks=(100, 2))
+    >>> on_dask = GaussianMixture(n_components=2, random_state=0).fit(chunked)
+    >>> bool(np.allclose(on_dask.means_, model.means_, rtol=1e-10))
+    True
+    >>> labels = on_dask.predict(chunked)
+    >>> type(labels).__name__, labels.shape, bool((labels.compute() == model.predict(X)).all())
+    ('Array', (400,), True)
 
     Choosing K by BIC with scikit-learn's grid search:
 
@@ -292,6 +320,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self : GaussianMixture
             The fitted estimator.
         """
+        if _dask.is_dask_array(X):
+            return _dask.fit(self, X)
         self._fit(X)
         return self
 
@@ -310,6 +340,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Component labels; equal to ``fit(X).predict(X)`` for any ``max_iter`` and ``tol``.
         """
+        if _dask.is_dask_array(X):
+            return _dask.fit(self, X).predict(X)
         X = self._fit(X)
         return self._estimate_weighted_log_prob(X).argmax(axis=1)
 
@@ -360,24 +392,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = best_lower_bounds
         return X
 
-    def _run_em(self, X, lower_bound, init):
+    def _run_em(self, X, lower_bound, init, iteration=None):
         """EM from the current parameters until ``tol`` or ``max_iter``; returns the final lower bound, the
         lower bounds, the iterations run and whether ``tol`` was met.
 
         A collapsed component (a singular covariance after an M-step) ends the run: the parameters from
         before that M-step, whose log-likelihood is the last lower bound, are kept.
         """
+        if iteration is None:  # in memory: the fused step, about the data's centre computed once per fit
+            iteration = partial(em_iteration, centre=self._centre)
         lower_bounds = []
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
-            lower_bound, weights, means, covariances = em_iteration(
-                X,
-                self.weights_,
-                self.means_,
-                self.precisions_cholesky_,
-                self.covariance_type,
-                self.reg_covar,
-                centre=self._centre,
+            lower_bound, weights, means, covariances = iteration(
+                X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.reg_covar
             )
             lower_bounds.append(lower_bound)
             try:
@@ -439,6 +467,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         log_density : ndarray of shape (n_samples,)
             :math:`\log p(\mathbf{x}_n\mid\boldsymbol\theta)` for every row.
         """
+        if _dask.is_dask_array(X):
+            return _dask.predict(self, X, "score_samples")
         return logsumexp(self._estimate_weighted_log_prob(self._fitted_X(X)), axis=1)
 
     def score(self, X, y=None):
@@ -454,6 +484,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         score : float
         """
+        if _dask.is_dask_array(X):
+            return _dask.score(self, X)
         return float(np.mean(self.score_samples(X)))
 
     def predict_proba(self, X):
@@ -468,6 +500,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         responsibilities : ndarray of shape (n_samples, n_components)
             Rows sum to 1.
         """
+        if _dask.is_dask_array(X):
+            return _dask.predict(self, X, "predict_proba")
         weighted = self._estimate_weighted_log_prob(self._fitted_X(X))
         return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
 
@@ -482,6 +516,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        if _dask.is_dask_array(X):
+            return _dask.predict(self, X, "predict")
         return self._estimate_weighted_log_prob(self._fitted_X(X)).argmax(axis=1)
 
     def sample(self, n_samples=1):
@@ -533,7 +569,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + P\log N`, with P free parameters
             (:eq:`eq-n-parameters`).
         """
-        X = self._fitted_X(X)
+        X = X if _dask.is_dask_array(X) else self._fitted_X(X)
         return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
 
     def aic(self, X):
@@ -548,7 +584,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         aic : float
             :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + 2P`.
         """
-        X = self._fitted_X(X)
+        X = X if _dask.is_dask_array(X) else self._fitted_X(X)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
 

@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["gmmlab.em", "gmmlab.gaussian", "gmmlab.likelihood", "gmmlab.kmeans", "gmmlab.datasets", "gmmlab._covariances",
            "gmmlab.bernoulli", "gmmlab.map_em",
-           "gmmlab.gradient", "gmmlab.latent_gaussian"]
+           "gmmlab.gradient", "gmmlab.latent_gaussian", "gmmlab._dask"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -32,6 +32,8 @@ TOP_LEVEL = [
     "matplotlib",
     "scikit-learn",
     "myst-nb",  # the chapters glue computed numbers into their prose with myst_nb.glue
+    "dask",  # "EM in practice" fits a mixture on a local Dask cluster
+    "distributed",
 ]
 
 HEADER = """\

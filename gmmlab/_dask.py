@@ -1,0 +1,368 @@
+"""``GaussianMixture`` on Dask arrays: EM over data that live in chunks on a cluster, never on the client.
+
+Everything an M-step needs is a sum over the points (:eq:`eq-chunk-sums`), so one EM iteration is one pass
+over the chunks. Each chunk's task runs gmmlab's fused E- and M-step (``_fast.em_iteration``) on its own rows,
+which yields the chunk's summary: its rows, its log-likelihood and, per component, the count
+:math:`N_k^{(c)}`, the weighted mean and the weighted scatter around that mean. Dask merges the summaries
+pairwise up a tree (:eq:`eq-merge-chunks`), so only O(K D^2) numbers per chunk travel and only the merged
+summary reaches the client, which finishes the M-step and runs the convergence test. Centred summaries
+rather than raw sums of x x^T keep the precision of the in-memory fit (``gmmlab/_covariances.py``).
+
+The initialisation runs on a seeded uniform sample of at most ``INIT_SAMPLE_ROWS`` rows, drawn chunk by
+chunk on the workers; only the sampled rows reach the client. Nothing here imports dask until a Dask array
+arrives, so ``import gmmlab`` stays light.
+"""
+
+import copy
+import sys
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._covariances import NK_FLOOR
+from ._fast import em_iteration
+
+# The initialisation (k-means or any other ``init_params``) sees a uniform sample of this many rows (all
+# rows when there are fewer): enough for k-means to place the centres, small enough for the client.
+INIT_SAMPLE_ROWS = 50_000
+
+# Chunk summaries merged per task of the tree reduction, as dask.array's own reductions do by default.
+SPLIT_EVERY = 8
+
+
+def is_dask_array(X):
+    """Whether ``X`` is a ``dask.array.Array``, without importing dask: such an array exists only once
+    ``dask.array`` has been imported."""
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(X, module.Array)
+
+
+# ------------------------------------------------------------------------------------------- validation
+
+
+def check_dask_data(X, name="X"):
+    """A 2-D float64 Dask array whose chunks hold whole rows, or an error naming the problem.
+
+    The checks that need the values (NaN, infinity) need a pass over the data; :func:`fit` folds them into
+    its first pass, and predictions check each chunk when it is computed.
+    """
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array of shape (N, D); got {X.ndim}-D with shape {X.shape}")
+    if np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError(f"{name} contains complex numbers (Complex data not supported); pass real numbers")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise ValueError(f"{name} must be a numeric array of shape (N, D); got a Dask array of dtype {X.dtype}")
+    if any(np.isnan(size) for size in X.chunks[0]):
+        raise ValueError(
+            f"{name} has chunks of unknown length (a Dask array cut by a boolean mask, say); call "
+            f"{name}.compute_chunk_sizes() first"
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one row and one column; got shape {X.shape}")
+    if X.dtype != np.float64:
+        X = X.astype(np.float64)
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})  # the statistics of a row need all its features
+    return X
+
+
+def _first_pass(X, sample_parts):
+    """One pass over X: raise if it holds NaN or infinity; else return the variance of every feature and the
+    rows of ``sample_parts`` (delayed pieces of the initialisation's sample) joined into one array."""
+    import dask
+    import dask.array as da
+
+    finite, variance, *sample = dask.compute(da.isfinite(X).all(), X.var(axis=0), *sample_parts)
+    if not finite:
+        row = int(da.argmin(da.isfinite(X).all(axis=1)).compute())
+        raise ValueError(f"X contains NaN or infinite values (first in row {row}); remove or impute them")
+    return variance, (np.concatenate(sample) if sample else None)
+
+
+# ----------------------------------------------------------------------------------- chunk statistics
+
+
+def _moment_form(prec_chol, covariance_type, K, D):
+    """The per-component form of shared or scalar precision factors, so a chunk keeps each component's own
+    second moments: tied -> full (the shared factor K times), spherical -> diag (each variance D times).
+    The E-step is unchanged; the M-step pools the moments again at the end (:func:`m_step_from_summary`)."""
+    if covariance_type == "tied":
+        return "full", np.broadcast_to(prec_chol, (K, D, D))
+    if covariance_type == "spherical":
+        return "diag", np.repeat(prec_chol[:, None], D, axis=1)
+    return covariance_type, prec_chol
+
+
+def chunk_summary(block, parameters, covariance_type):
+    """One chunk's share of an EM iteration, from the parameters before the update.
+
+    Parameters
+    ----------
+    block : ndarray of shape (N_c, D)
+        The chunk's rows.
+    parameters : tuple
+        ``(weights, means, precisions_cholesky)``, shaped as the estimator's attributes.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    summary : tuple
+        ``(N_c, log_likelihood, N_k, means, scatters)``: the rows, the sum of their log-densities
+        (:eq:`eq-gmm-log-likelihood`), and per component :math:`N_k^{(c)}` (:eq:`eq-n-k`), the weighted mean
+        :math:`\\bar{\\mathbf{x}}_k^{(c)}` and the scatter :math:`\\mathbf{S}_k^{(c)}` around it
+        (:eq:`eq-chunk-summary`; (K, D, D) for full and tied, (K, D) for diag and spherical).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [9.0], [11.0]])
+    >>> parameters = (np.array([0.5, 0.5]), np.array([[1.0], [10.0]]), np.ones((2, 1, 1)))
+    >>> n, log_likelihood, N_k, means, scatters = chunk_summary(X, parameters, "full")
+    >>> n, np.round(N_k, 6).tolist(), np.round(means.ravel(), 6).tolist(), np.round(scatters.ravel(), 6).tolist()
+    (5, [3.0, 2.0], [1.0, 10.0], [2.0, 2.0])
+    """
+    weights, means, prec_chol = parameters
+    K, D = means.shape
+    moments, factor = _moment_form(prec_chol, covariance_type, K, D)
+    # The chunk's own M-step without regularisation is its summary in disguise: its weights are N_k^(c)
+    # + floor divided by their sum, N_c + K floor; its covariances are the scatters divided by the same.
+    mean_log_likelihood, chunk_weights, chunk_means, chunk_covariances = em_iteration(
+        block, weights, means, factor, moments, 0.0
+    )
+    n = block.shape[0]
+    nk = chunk_weights * (n + K * NK_FLOOR)
+    scatters = chunk_covariances * (nk[:, None, None] if moments == "full" else nk[:, None])
+    return n, mean_log_likelihood * n, nk, chunk_means, scatters
+
+
+def merge_summaries(summaries):
+    """Merge chunk summaries into the summary of all their rows (:eq:`eq-merge-chunks`).
+
+    Counts and log-likelihoods add; means combine as weighted averages; scatters add, plus the scatter of
+    the chunk means around the merged mean. The merge is exact and associative, so any tree of merges gives
+    the summary of the whole data set.
+
+    Parameters
+    ----------
+    summaries : list of tuple
+        Summaries of disjoint sets of rows, as :func:`chunk_summary` returns them.
+
+    Returns
+    -------
+    summary : tuple
+        The summary of all their rows, in the same form.
+
+    Examples
+    --------
+    Two halves of a data set, merged, give the summary of the whole:
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 2))
+    >>> parameters = (np.array([0.5, 0.5]), np.array([[-1.0, 0.0], [1.0, 0.0]]), np.stack([np.eye(2)] * 2))
+    >>> whole = chunk_summary(X, parameters, "full")
+    >>> halves = merge_summaries([chunk_summary(X[:30], parameters, "full"), chunk_summary(X[30:], parameters, "full")])
+    >>> all(np.allclose(a, b, rtol=1e-12) for a, b in zip(whole, halves))
+    True
+    """
+    n, log_likelihood, nk, means, scatters = summaries[0]
+    for n_b, log_likelihood_b, nk_b, means_b, scatters_b in summaries[1:]:
+        total = nk + nk_b
+        delta = means_b - means
+        gain = nk * nk_b / total
+        if scatters.ndim == 3:
+            between = gain[:, None, None] * delta[:, :, None] * delta[:, None, :]
+        else:
+            between = gain[:, None] * delta**2
+        means = means + delta * (nk_b / total)[:, None]
+        scatters = scatters + scatters_b + between
+        n, log_likelihood, nk = n + n_b, log_likelihood + log_likelihood_b, total
+    return n, log_likelihood, nk, means, scatters
+
+
+def m_step_from_summary(summary, covariance_type, reg_covar):
+    """The M-step (:eq:`eq-weight-update`, :eq:`eq-mean-update`, :eq:`eq-covariance-update`, with
+    :eq:`eq-reg-covar`) from the merged summary of all the data, on the client.
+
+    Parameters
+    ----------
+    summary : tuple
+        The merged summary of all the rows (:func:`merge_summaries`).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+        Added to every variance.
+
+    Returns
+    -------
+    mean_log_likelihood : float
+        Average log-likelihood per point under the parameters before the update.
+    weights, means, covariances : ndarray
+        The updated parameters, as ``_fast.em_iteration`` returns them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [9.0], [11.0]])
+    >>> parameters = (np.array([0.5, 0.5]), np.array([[1.0], [10.0]]), np.ones((2, 1, 1)))
+    >>> _, weights, means, variances = m_step_from_summary(chunk_summary(X, parameters, "full"), "full", 0.0)
+    >>> np.round(weights, 6).tolist(), np.round(means.ravel(), 6).tolist(), np.round(variances.ravel(), 6).tolist()
+    ([0.6, 0.4], [1.0, 10.0], [0.666667, 1.0])
+    """
+    n, log_likelihood, nk, means, scatters = summary
+    D = means.shape[1]
+    if covariance_type == "tied":
+        covariances = scatters.sum(axis=0) / nk.sum()
+        covariances.flat[:: D + 1] += reg_covar
+    elif covariance_type == "full":
+        covariances = scatters / nk[:, None, None]
+        covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    elif covariance_type == "diag":
+        covariances = scatters / nk[:, None] + reg_covar
+    else:
+        covariances = (scatters / nk[:, None]).mean(axis=1) + reg_covar
+    return log_likelihood / n, nk / nk.sum(), means, covariances
+
+
+def tree_reduce(parts, split_every=SPLIT_EVERY):
+    """Dask tasks that merge ``parts`` (delayed summaries) ``split_every`` at a time, level by level."""
+    from dask import delayed
+
+    merge = delayed(merge_summaries, pure=True)
+    while len(parts) > 1:
+        parts = [merge(parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    return parts[0]
+
+
+def em_iteration_over_chunks(blocks, weights, means, prec_chol, covariance_type, reg_covar):
+    """One EM iteration over delayed chunks: one task per chunk, a tree of merges, the M-step on the client.
+
+    Takes and returns what ``_fast.em_iteration`` does, with the list of the chunks' delayed blocks in place
+    of X, so the estimator's EM loop runs unchanged.
+    """
+    from dask import compute, delayed
+
+    # One graph node holds the parameters, so every chunk's task refers to it rather than to a copy.
+    parameters = delayed((weights, means, prec_chol), pure=True, traverse=False)
+    summarise = delayed(chunk_summary, pure=True)
+    (summary,) = compute(tree_reduce([summarise(block, parameters, covariance_type) for block in blocks]))
+    return m_step_from_summary(summary, covariance_type, reg_covar)
+
+
+# ------------------------------------------------------------------------------------- initialisation
+
+
+def _take_rows(block, count, seed):
+    rows = np.sort(np.random.RandomState(seed).choice(block.shape[0], size=count, replace=False))
+    return block[rows]
+
+
+def sample_rows(X, n_rows, random_state):
+    """Delayed pieces of a uniform sample of ``n_rows`` distinct rows of X, in data order (X itself if it has
+    no more rows); concatenated, they are the sample.
+
+    The client draws how many rows each chunk gives (hypergeometric counts, so every set of ``n_rows`` rows
+    is equally likely) and a seed per chunk; the workers draw the rows. Only the sample reaches the client.
+    """
+    from dask import delayed
+
+    N = X.shape[0]
+    if n_rows >= N:
+        return [X]
+    rows_left, sample_left, parts = N, n_rows, []
+    take = delayed(_take_rows, pure=True)
+    for block, size in zip(X.to_delayed().ravel(), X.chunks[0]):
+        count = 0
+        if sample_left:
+            count = int(random_state.hypergeometric(size, rows_left - size, sample_left))
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        if count:
+            parts.append(take(block, count, seed))
+        rows_left, sample_left = rows_left - size, sample_left - count
+    return parts
+
+
+# ------------------------------------------------------------------------------------------- fitting
+
+
+def fit(model, X):
+    """``model.fit(X)`` for a Dask array X: the same EM loop as in memory, one pass over the chunks per
+    iteration (``GaussianMixture._run_em`` with :func:`em_iteration_over_chunks`)."""
+    X = check_dask_data(X)
+    validate_data(model, X, reset=True, skip_check_array=True)
+    if X.shape[0] < 2:
+        raise ValueError(f"GaussianMixture needs at least 2 data points; got n_samples = {X.shape[0]}")
+    model._check_parameters(X)
+    do_init = not (model.warm_start and hasattr(model, "converged_"))
+    n_init = model.n_init if do_init else 1
+    random_state = model._random_state()
+    # _initialize reads data only for the parameters not given, and then only the sample.
+    given = (model._weights_init, model._means_init, model._precisions_init)
+    needs_sample = do_init and any(value is None for value in given)
+    variance, sample = _first_pass(X, sample_rows(X, INIT_SAMPLE_ROWS, random_state) if needs_sample else [])
+    model._variance_floor = np.finfo(np.float64).eps * max(float(variance.max()), np.finfo(np.float64).tiny)
+    blocks = list(X.to_delayed().ravel())
+
+    max_lower_bound = -np.inf
+    best_params, best_n_iter, best_lower_bounds = None, 0, []
+    model.converged_ = False
+    for init in range(n_init):
+        if model.verbose:
+            print(f"Initialization {init}")
+        if do_init:
+            model._initialize(sample, random_state)
+        lower_bound = -np.inf if do_init else model.lower_bound_
+        lower_bounds, n_iter, converged = [], 0, False
+        if model.max_iter > 0:
+            lower_bound, lower_bounds, n_iter, converged = model._run_em(
+                blocks, lower_bound, init, iteration=em_iteration_over_chunks
+            )
+            if model.verbose:
+                outcome = "converged" if converged else "did not converge"
+                print(f"Initialization {outcome}. lower bound {lower_bound:.5f}")
+        if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+            max_lower_bound = lower_bound
+            best_params, best_n_iter, best_lower_bounds = model._get_parameters(), n_iter, lower_bounds
+            model.converged_ = converged
+    if not model.converged_ and model.max_iter > 0:
+        warnings.warn(
+            "Best performing initialization did not converge. Try different init parameters, "
+            "or increase max_iter, tol, or check for degenerate data.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    model._set_parameters(best_params)
+    model.n_iter_ = best_n_iter
+    model.lower_bound_ = max_lower_bound
+    model.lower_bounds_ = best_lower_bounds
+    return model
+
+
+# ---------------------------------------------------------------------------------------- prediction
+
+
+def _apply(block, model, method):
+    return getattr(model, method)(block)
+
+
+def predict(model, X, method):
+    """``model.<method>(X)`` for a Dask array X, as a lazy Dask array computed chunk by chunk.
+
+    Each chunk is handed to the in-memory method of a copy of the fitted model, so the parameters are those
+    of the call even if the model is refitted before the result is computed.
+    """
+    check_is_fitted(model)
+    X = check_dask_data(X)
+    validate_data(model, X, reset=False, skip_check_array=True)
+    frozen = copy.copy(model)
+    if method == "predict_proba":
+        shape = {"chunks": (X.chunks[0], (model.n_components,)), "meta": np.empty((0, 0))}
+    else:
+        dtype = np.intp if method == "predict" else np.float64
+        shape = {"drop_axis": 1, "meta": np.empty((0,), dtype=dtype)}
+    return X.map_blocks(_apply, frozen, method, **shape)
+
+
+def score(model, X):
+    """The average log-likelihood per point of a Dask array X, computed on the cluster: a float."""
+    return float(predict(model, X, "score_samples").mean().compute())
