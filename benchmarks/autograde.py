@@ -13,10 +13,10 @@ solution with the course's documented commands, sandbox included:
 
     .venv/bin/python benchmarks/autograde.py                    # 6 submissions, a class of 8 per assignment
     .venv/bin/python benchmarks/autograde.py --students 3 --class-size 4
-    .venv/bin/python benchmarks/autograde.py --record           # also write benchmarks/results/autograde.txt
+    .venv/bin/python benchmarks/autograde.py --record           # also write benchmarks/recorded/autograde.txt
 
 ``--record`` writes what it prints, under a header naming the command, the date, the processor and the load
-average, to ``benchmarks/results/autograde.txt``: the measurement the appendix *For instructors* shows.
+average, to ``benchmarks/recorded/autograde.txt``: the measurement the appendix *For instructors* shows.
 """
 
 import argparse
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from assignments import course  # noqa: E402
 
-RECORD = Path(__file__).resolve().parent / "results" / "autograde.txt"
+RECORD = Path(__file__).resolve().parent / "recorded" / "autograde.txt"
 CPU_HEADER = f"{'assignment':<16} {'CPU s/submission':>17} {'fixed CPU s/run':>16}"
 CLASS_HEADER = f"{'jobs':<6} {'class wall s':>12} {'submissions/min':>16} {'200 x 4 class, min':>19}"
 
@@ -82,7 +82,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=6, help="submissions for the CPU measurement (default 6)")
     parser.add_argument("--class-size", type=int, default=8, help="submissions per assignment for throughput (default 8)")
-    parser.add_argument("--record", action="store_true", help=f"also write the results to {RECORD.relative_to(RECORD.parents[2])}")
+    parser.add_argument("--record", action="store_true", help="also write the results to benchmarks/recorded/autograde.txt")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "Agg")
     lines = []
