@@ -13,10 +13,16 @@ solution with the course's documented commands, sandbox included:
 
     .venv/bin/python benchmarks/autograde.py                    # 6 submissions, a class of 8 per assignment
     .venv/bin/python benchmarks/autograde.py --students 3 --class-size 4
+    .venv/bin/python benchmarks/autograde.py --record           # also write benchmarks/recorded/autograde.txt
+
+``--record`` writes what it prints, under a header naming the command, the date, the processor and the load
+average, to ``benchmarks/recorded/autograde.txt``: the measurement the appendix *For instructors* shows.
 """
 
 import argparse
+import datetime
 import os
+import platform
 import re
 import resource
 import shutil
@@ -29,6 +35,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from assignments import course  # noqa: E402
+
+RECORD = Path(__file__).resolve().parent / "recorded" / "autograde.txt"
+CPU_HEADER = f"{'assignment':<16} {'CPU s/submission':>17} {'fixed CPU s/run':>16}"
+CLASS_HEADER = f"{'jobs':<6} {'class wall s':>12} {'submissions/min':>16} {'200 x 4 class, min':>19}"
 
 
 def children_cpu():
@@ -61,28 +71,50 @@ def class_wall_seconds(base, assignment, students, jobs):
     return time.perf_counter() - start
 
 
+def processor():
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown processor"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=6, help="submissions for the CPU measurement (default 6)")
     parser.add_argument("--class-size", type=int, default=8, help="submissions per assignment for throughput (default 8)")
+    parser.add_argument("--record", action="store_true", help="also write the results to benchmarks/recorded/autograde.txt")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "Agg")
-    print(f"{'assignment':<16} {'CPU s/submission':>17} {'fixed CPU s/run':>16}")
+    lines = []
+
+    def report(line=""):
+        print(line, flush=True)
+        lines.append(line)
+
+    load = os.getloadavg()[0]
+    report(CPU_HEADER)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for assignment in course.ASSIGNMENTS:
             one = cpu_of_grading(tmp / f"{assignment}-1", assignment, 1)
             many = cpu_of_grading(tmp / f"{assignment}-n", assignment, args.students)
             per = (many - one) / (args.students - 1)
-            print(f"{assignment:<16} {per:>17.2f} {one - per:>16.2f}")
-        print()
-        print(f"{'jobs':<6} {'class wall s':>12} {'submissions/min':>16} {'200 x 4 class, min':>19}")
+            report(f"{assignment:<16} {per:>17.2f} {one - per:>16.2f}")
+        report()
+        report(CLASS_HEADER)
         for jobs in (1, 2):
             wall = sum(class_wall_seconds(tmp / f"class-{jobs}-{a}", a, args.class_size, jobs) for a in course.ASSIGNMENTS)
             rate = 4 * args.class_size / wall * 60
-            print(f"{jobs:<6} {wall:>12.1f} {rate:>16.1f} {800 / rate:>19.1f}")
+            report(f"{jobs:<6} {wall:>12.1f} {rate:>16.1f} {800 / rate:>19.1f}")
             for a in course.ASSIGNMENTS:
                 shutil.rmtree(tmp / f"class-{jobs}-{a}", ignore_errors=True)
+    if args.record:
+        command = " ".join(["benchmarks/autograde.py", *sys.argv[1:]])
+        header = [f"$ .venv/bin/python {command}",
+                  f"# measured {datetime.date.today().isoformat()} on {processor()}, {os.cpu_count()} cores, "
+                  f"load average {load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end"]
+        RECORD.parent.mkdir(exist_ok=True)
+        RECORD.write_text("\n".join(header + lines) + "\n")
 
 
 if __name__ == "__main__":

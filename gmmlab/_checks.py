@@ -4,8 +4,9 @@ Every check raises ``ValueError`` with a message that names the problem in the c
 student sees "weights must sum to 1" rather than a NaN or a numpy traceback three calls deep.
 """
 
+import sys
+
 import numpy as np
-from scipy import sparse
 
 # Weights and responsibility rows must sum to 1; this much rounding is forgiven.
 SUM_TOLERANCE = 1e-6
@@ -17,7 +18,8 @@ def check_data(X, name="X"):
     Raises ``ValueError``, or ``TypeError`` when an entry is an object that is not a number at all (as
     ``float()`` does); the messages also carry the phrases scikit-learn's estimator checks look for.
     """
-    if sparse.issparse(X):
+    sparse = sys.modules.get("scipy.sparse")  # a sparse matrix exists only once scipy.sparse is imported
+    if sparse is not None and sparse.issparse(X):
         raise ValueError(f"{name} is a sparse matrix, and sparse input is not supported: pass {name}.toarray()")
     if np.iscomplexobj(X):
         raise ValueError(f"{name} contains complex numbers (Complex data not supported); pass real numbers")

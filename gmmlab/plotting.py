@@ -13,7 +13,6 @@ from cycler import cycler
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Ellipse
 from matplotlib.ticker import MaxNLocator
-from scipy.optimize import linear_sum_assignment
 
 from .gaussian import gaussian_log_pdf
 
@@ -75,6 +74,8 @@ def match_components(means, reference_means):
         raise ValueError(
             f"means and reference_means must both have shape (K, D); got {means.shape} and {reference_means.shape}"
         )
+    from scipy.optimize import linear_sum_assignment  # here, not at the top: scipy.optimize is slow to import
+
     cost = ((reference_means[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
     _, order = linear_sum_assignment(cost)
     return order

@@ -6,6 +6,10 @@ other routes, loop, fork and allocate without bound) and awkward ones (duplicate
 metadata, nbformat 4.4). Each hostile one gains nothing and leaks nothing; each awkward one gets the marks its
 code earns; no submission is modified or dropped; a parallel run gives the same grades as the serial one.
 The limits are CPU seconds and idle seconds, tested with work that can never finish.
+
+Attacks that cannot influence each other share a notebook, so the class is small: the *intruder* snoops, sleeps,
+forks, hogs memory and loops forever in one graded function (each stopped on its own, the rest graded); the
+*saboteur* switches the checks off and leaves processes behind that edit the gradebook.
 """
 
 import json
@@ -24,7 +28,8 @@ from gmmlab.grading import autograde, sandbox, wire
 A = "ps3-em-steps"
 FULL = 13
 CANARY_ENV = "canary-lms-token-4f9a"
-LIMITS = ["--SandboxedGrade.cpu_limit=10", "--SandboxedGrade.idle_limit=8"]
+CPU_LIMIT = 4  # CPU seconds: a correct ps3 cell or call uses well under one
+LIMITS = [f"--SandboxedGrade.cpu_limit={CPU_LIMIT}", "--SandboxedGrade.idle_limit=8"]
 SOLUTION = course.solution_cells(A)
 
 # Snoops where the course really is (as if the student had guessed the path), and around the filesystem.
@@ -111,8 +116,8 @@ def lower_bound(X, weights, means, covariances, responsibilities):
 ''',
 }
 
-RUNAWAY_M_STEP = '''
-def m_step(X, responsibilities):
+RUNAWAY_LOWER_BOUND = '''
+def lower_bound(X, weights, means, covariances, responsibilities):
     while True:
         try:
             pass
@@ -120,6 +125,7 @@ def m_step(X, responsibilities):
             pass
 '''
 
+# Forks until the process limit stops it, then waits for children that never end: the cell is stopped by its CPU limit.
 FORK_BOMB = r'''
 import os
 children = 0
@@ -131,12 +137,16 @@ try:
         children += 1
 except OSError as error:
     print("fork stopped after", children, type(error).__name__)
+os.wait()
 '''
 
 MEMORY_HOG = r'''
-blocks = []
-while True:
-    blocks.append(bytearray(50 * 2**20))
+def hog():
+    blocks = []
+    while True:
+        blocks.append(bytearray(50 * 2**20))
+
+hog()
 '''
 
 SLEEP_FOREVER = r'''
@@ -145,66 +155,62 @@ time.sleep(10**6)
 '''
 
 
-SLOW = ["runaway", "fork_bomb", "memory_hog", "sleeper", "detach"]
-
-
-def with_extra_cell(nb, code, after=None):
-    """The notebook with an extra code cell (no nbgrader metadata) after cell ``after`` (grade_id) or at the end."""
+def with_extra_cells(nb, *cells):
+    """The notebook with extra code cells (no nbgrader metadata), each given as (code, the grade_id of the cell it
+    follows, or None for the end)."""
     nb = json.loads(json.dumps(nb))
-    cell = {"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None, "id": "extra"}
-    index = len(nb["cells"]) if after is None else 1 + [course.grade_id(c) for c in nb["cells"]].index(after)
-    nb["cells"].insert(index, cell)
+    for number, (code, after) in enumerate(cells):
+        cell = {"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None,
+                "id": f"extra-{number}"}
+        index = len(nb["cells"]) if after is None else 1 + [course.grade_id(c) for c in nb["cells"]].index(after)
+        nb["cells"].insert(index, cell)
     return nb
 
 
 def hostile_class(root):
-    correct = course.correct_submission(root, A)
-    blank = course.release_notebook(root, A)
     return {
-        "snoop": with_extra_cell(correct, SNOOP.format(root=root), after="setup"),
-        "detach": with_extra_cell(blank, DETACH),
-        "switch_off": with_extra_cell(course.correct_submission(root, A, **{
+        # reads for the course's files, sleeps, forks, allocates without bound, and loops forever in lower_bound;
+        # the sleeper comes before the fork bomb, whose spinning children would otherwise make it compute
+        "intruder": with_extra_cells(course.correct_submission(root, A, lower_bound=RUNAWAY_LOWER_BOUND),
+                                     (SNOOP.format(root=root), "setup"), (SLEEP_FOREVER, "e_step"),
+                                     (FORK_BOMB, "m_step"), (MEMORY_HOG, "lower_bound")),
+        # wrong answers, the checks switched off, and processes left behind that set full marks in the gradebook
+        "saboteur": with_extra_cells(course.correct_submission(root, A, **{
             "e_step": "def e_step(X, weights, means, covariances):\n    return np.zeros((len(X), len(weights)))",
             "m_step": "def m_step(X, responsibilities):\n    return None",
-            "lower_bound": "def lower_bound(X, weights, means, covariances, responsibilities):\n    return 0.0"}), SWITCH_OFF),
+            "lower_bound": "def lower_bound(X, weights, means, covariances, responsibilities):\n    return 0.0"}),
+            (DETACH, None), (SWITCH_OFF, None)),
         "reach_gmmlab": course.correct_submission(root, A, **REACH_GMMLAB),
-        "runaway": course.correct_submission(root, A, m_step=RUNAWAY_M_STEP),
-        "fork_bomb": with_extra_cell(correct, FORK_BOMB, after="m_step"),
-        "memory_hog": with_extra_cell(correct, MEMORY_HOG, after="e_step"),
-        "sleeper": with_extra_cell(correct, SLEEP_FOREVER, after="lower_bound"),
     }
 
 
 def awkward_class(root):
+    """Mangled notebooks; manglings of different cells share a notebook."""
     correct = course.correct_submission(root, A)
     ids = [course.grade_id(c) for c in correct["cells"]]
     out = {}
 
-    nb = json.loads(json.dumps(correct))  # a duplicated answer cell: the wrong copy first, the right one last
-    wrong = dict(nb["cells"][ids.index("e_step")], source="def e_step(X, weights, means, covariances):\n    return None")
-    nb["cells"].insert(ids.index("e_step"), wrong)
-    out["duplicated_answer"] = nb
-
-    nb = json.loads(json.dumps(correct))  # a test cell copied below itself (Jupyter's Duplicate)
-    nb["cells"].insert(ids.index("test_m_step_visible"), json.loads(json.dumps(nb["cells"][ids.index("test_m_step_visible")])))
-    out["duplicated_test"] = nb
-
-    nb = json.loads(json.dumps(correct))  # an answer split in two cells that keep the same metadata
+    nb = json.loads(json.dumps(correct))
+    # an answer split in two cells that keep the same metadata
     cell = nb["cells"][ids.index("m_step")]
     helper = dict(json.loads(json.dumps(cell)), source="def _weights(r):\n    return r.sum(axis=0) / r.shape[0]")
     nb["cells"].insert(ids.index("m_step"), helper)
-    out["split_answer"] = nb
+    # a duplicated answer cell: the wrong copy first, the right one last
+    wrong = dict(nb["cells"][ids.index("e_step")], source="def e_step(X, weights, means, covariances):\n    return None")
+    nb["cells"].insert(ids.index("e_step"), wrong)
+    out["duplicated_and_split"] = nb
+
+    nb = json.loads(json.dumps(correct))  # nbformat 4.4 (no cell ids), with a test cell copied below itself
+    nb["cells"].insert(ids.index("test_m_step_visible"), json.loads(json.dumps(nb["cells"][ids.index("test_m_step_visible")])))
+    nb["nbformat_minor"] = 4
+    for cell in nb["cells"]:
+        cell.pop("id", None)
+    out["old_with_duplicated_test"] = nb
 
     nb = json.loads(json.dumps(correct))  # the answer cells moved to the end of the notebook
     answers = [c for c in nb["cells"] if course.grade_id(c) in ("e_step", "m_step", "lower_bound")]
     nb["cells"] = [c for c in nb["cells"] if c not in answers] + answers
     out["reordered"] = nb
-
-    nb = json.loads(json.dumps(correct))  # nbformat 4.4: no cell ids
-    nb["nbformat_minor"] = 4
-    for cell in nb["cells"]:
-        cell.pop("id", None)
-    out["nbformat_4_4"] = nb
 
     nb = json.loads(json.dumps(correct))  # every cell's nbgrader metadata lost, ids regenerated
     for number, cell in enumerate(nb["cells"]):
@@ -230,18 +236,20 @@ def sandbox_processes():
     return {uid: found for uid in range(first, last + 1) if (found := sandbox._processes_of(uid))}
 
 
+PARALLEL = ["solution", "saboteur", "reach_gmmlab", "lost_metadata"]  # and not_json: enough to split into two jobs
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("integrity")
     root = course.make_course(base / "course", [A])
-    students = {"solution": course.correct_submission(root, A), "blank": course.release_notebook(root, A),
-                **hostile_class(root), **awkward_class(root)}
+    students = {"solution": course.correct_submission(root, A), **hostile_class(root), **awkward_class(root)}
     for student, nb in students.items():
         course.place(root, student, A, nb)
     course.place(root, "not_json", A, '{"cells": [ this is not a notebook')
     parallel = base / "parallel"
     shutil.copytree(root, parallel)
-    for student in SLOW:  # the parallel run grades the rest of the class (runaways cost minutes of CPU, not insight)
+    for student in set(students) - set(PARALLEL):  # the serial run grades the whole class, the parallel run part of it
         shutil.rmtree(parallel / "submitted" / student)
     env = course.environment(LMS_API_TOKEN=CANARY_ENV, GMMLAB_SANDBOX_UIDS=UIDS)
     serial_log = course.nbgrader("autograde", A, "--create", *LIMITS, cwd=root, check=False, env=env, timeout=3000)
@@ -253,16 +261,30 @@ def graded(tmp_path_factory):
             "parallel_run": parallel_run}
 
 
+def extra_cell_output(root, student, marker):
+    """The outputs (text) of the student's extra cell whose code contains ``marker``, in the autograded notebook."""
+    nb = json.loads((root / "autograded" / student / A / f"{A}.ipynb").read_text())
+    cells = [c for c in nb["cells"] if marker in "".join(c["source"])]
+    assert len(cells) == 1, f"{student}'s cell with {marker!r} is not in the autograded notebook once"
+    return json.dumps(cells[0].get("outputs", []))
+
+
 def test_hostile_students_gain_nothing(graded):
     root = graded["root"]
-    assert total(root, "snoop") == FULL  # correct work keeps its marks; the snooping only finds nothing
-    assert total(root, "detach") == 0
-    assert total(root, "switch_off") == 0, course.messages(root, A, "switch_off")
+    assert total(root, "saboteur") == 0, course.messages(root, A, "saboteur")
     assert total(root, "reach_gmmlab") == 0, course.scores(root, A, "reach_gmmlab")
-    assert lost(root, "runaway") == {"test_m_step_visible", "test_m_step_weights", "test_m_step_means", "test_m_step_covariances"}
-    assert "m_step did not finish" in course.messages(root, A, "runaway")["test_m_step_visible"]
-    for student in ("fork_bomb", "memory_hog", "sleeper"):
-        assert total(root, student) == FULL, (student, course.messages(root, A, student))
+    # the intruder's correct work keeps its marks; its runaway lower_bound loses its own tests, with a reason
+    lower_bound_tests = {"test_lower_bound_visible", "test_lower_bound_hidden"}
+    assert lost(root, "intruder") == lower_bound_tests, course.messages(root, A, "intruder")
+    assert "lower_bound did not finish" in course.messages(root, A, "intruder")["test_lower_bound_visible"]
+
+
+def test_runaway_cells_are_stopped_each_by_its_limit(graded):
+    root = graded["root"]
+    assert "it waited 8 s without computing" in extra_cell_output(root, "intruder", "time.sleep(10**6)")
+    fork = extra_cell_output(root, "intruder", "os.fork()")
+    assert f"it used more than {CPU_LIMIT} s of CPU time" in fork, fork
+    assert "MemoryError" in extra_cell_output(root, "intruder", "bytearray(50 * 2**20)")
 
 
 def test_nothing_leaks_into_feedback(graded):
@@ -278,18 +300,19 @@ def test_nothing_leaks_into_feedback(graded):
             assert leak not in printed, f"{student}'s code printed {leak!r}"
             if leak != str(root):  # the snooping student's own code names the path it tried
                 assert leak not in feedback, f"{student}'s feedback contains {leak!r}"
-    snoop = (root / "feedback" / "snoop" / A / f"{A}.html").read_text()
+    snoop = (root / "feedback" / "intruder" / A / f"{A}.html").read_text()
     assert "FOUND []" in snoop and "no /etc/shadow" in snoop  # the code ran, and saw nothing of the course
 
 
 def test_no_process_outlives_its_notebook_and_the_gradebook_stays_put(graded):
     assert sandbox_processes() == {}
-    assert total(graded["root"], "detach") == 0
+    assert "GradingLimit" not in extra_cell_output(graded["root"], "saboteur", "start_new_session=True")  # it ran
+    assert total(graded["root"], "saboteur") == 0
 
 
 def test_awkward_notebooks_get_the_marks_their_code_earns(graded):
     root = graded["root"]
-    for student in ("duplicated_answer", "duplicated_test", "split_answer", "reordered", "nbformat_4_4", "lost_metadata"):
+    for student in awkward_class(root):
         assert total(root, student) == FULL, (student, course.messages(root, A, student))
 
 
@@ -302,12 +325,11 @@ def test_no_submission_is_modified_or_dropped(graded):
     assert not (root / "autograded" / "not_json" / A).exists()
     report = graded["parallel_run"].stdout
     assert "NOT GRADED: not_json" in report and graded["parallel_run"].returncode == 1
-    graded_in_parallel = len(graded["students"]) - len(SLOW)
-    assert f"{graded_in_parallel} of {graded_in_parallel + 1} submissions graded" in report
+    assert f"{len(PARALLEL)} of {len(PARALLEL) + 1} submissions graded" in report
 
 
 def test_parallel_grades_equal_serial_grades(graded):
-    for student in set(graded["students"]) - set(SLOW):
+    for student in PARALLEL:
         assert course.scores(graded["parallel"], A, student) == course.scores(graded["root"], A, student), student
 
 

@@ -64,6 +64,24 @@ def test_the_appendix_marks_its_blocks():
     assert set(names) <= set(CHECKS), f"no check for {set(names) - set(CHECKS)}: add one to CHECKS"
 
 
+def test_grading_times_are_the_benchmarks_recorded_output():
+    """The appendix shows how long grading takes as the benchmark's own recorded output, never as typed numbers."""
+    spec = importlib.util.spec_from_file_location("autograde_benchmark", REPO / "benchmarks" / "autograde.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    section = APPENDIX.read_text().split("## How long grading takes")[1].split("\n## ")[0]
+    assert "```{literalinclude} ../benchmarks/recorded/autograde.txt" in section
+    prose = re.sub(r"```.*?```", "", section, flags=re.S)
+    assert not re.findall(r"\d+\.\d", prose), "a measured number is typed into the prose; show the record instead"
+    lines = benchmark.RECORD.read_text().splitlines()
+    assert lines[0].startswith("$ .venv/bin/python benchmarks/autograde.py --record"), lines[0]
+    assert re.match(r"# measured \d{4}-\d\d-\d\d on .+, \d+ cores, load average", lines[1]), lines[1]
+    cpu = lines.index(benchmark.CPU_HEADER)
+    assert [line.split()[0] for line in lines[cpu + 1: cpu + 5]] == course.ASSIGNMENTS
+    rows = lines[lines.index(benchmark.CLASS_HEADER) + 1:]
+    assert [row.split()[0] for row in rows] == ["1", "2"]
+
+
 # ------------------------------------------------------------------------------------------------ the people
 
 class Class:

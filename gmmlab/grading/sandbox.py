@@ -107,7 +107,7 @@ def build_library(assignment, destination):
         raise ValueError(f"no sandbox specification for assignment {assignment!r}: add it to SANDBOX_GMMLAB")
     package = Path(destination) / "lib" / "gmmlab"
     (package / "grading").mkdir(parents=True)
-    exports = []
+    exports = {}  # public name -> the module that defines it
     for module, removed in spec.items():
         source = (PACKAGE / f"{module}.py").read_text()
         for node in ast.parse(source).body:  # a listed module may only import listed modules
@@ -116,15 +116,24 @@ def build_library(assignment, destination):
         stripped = _strip(source, removed)
         (package / f"{module}.py").write_text(stripped)
         if not module.startswith("_"):
-            names = [n.name for n in ast.parse(stripped).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
-                     and not n.name.startswith("_")]
-            exports += [f"from .{module} import {name}" for name in names]
+            exports.update((n.name, module) for n in ast.parse(stripped).body
+                           if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_"))
     if (PACKAGE / "data").is_dir() and "datasets" in spec:
         shutil.copytree(PACKAGE / "data", package / "data")
+    # Names are imported on first use (PEP 562), so starting the sandbox's server costs no matplotlib or scipy
+    # import that the notebook itself does not make.
     (package / "__init__.py").write_text(
-        f'"""gmmlab as the {assignment} grading sandbox holds it: data, plots and given functions only."""\n'
-        + "\n".join(exports) + "\n\n\ndef __getattr__(name):\n    raise AttributeError(f'gmmlab.{name} is not "
-        "available while grading: do not call gmmlab/scikit-learn in graded functions')\n")
+        f'"""gmmlab as the {assignment} grading sandbox holds it: data, plots and given functions only."""\n\n'
+        f"import importlib\n\n_EXPORTS = {exports!r}\n\n\n"
+        "def __getattr__(name):\n"
+        "    if name not in _EXPORTS:\n"
+        "        raise AttributeError(f'gmmlab.{name} is not available while grading: do not call gmmlab/scikit-learn '\n"
+        "                             'in graded functions')\n"
+        "    value = getattr(importlib.import_module(f'.{_EXPORTS[name]}', __name__), name)\n"
+        "    globals()[name] = value\n"
+        "    return value\n\n\n"
+        "def __dir__():\n"
+        "    return sorted(set(globals()) | set(_EXPORTS))\n")
     for name in ("__init__.py", "wire.py", "_server.py"):
         shutil.copy(Path(__file__).with_name(name), package / "grading" / name)
     return Path(destination) / "lib"
