@@ -8,11 +8,12 @@ solution with the course's documented commands, sandbox included:
   starting nbgrader is printed beside it). CPU time is summed over every process the grading started, the
   sandboxes included.
 - Throughput: ``python -m gmmlab.grading.parallel <assignment> --jobs J`` for J = 1 and 2 over ``--class-size``
-  submissions of every assignment, in wall-clock seconds, and the minutes a class of 200 students times four
-  assignments would take at that rate.
+  submissions of every assignment, in wall-clock seconds, and the minutes a class of 200 students times every
+  assignment would take at that rate.
 
     .venv/bin/python benchmarks/autograde.py                    # 6 submissions, a class of 8 per assignment
     .venv/bin/python benchmarks/autograde.py --students 3 --class-size 4
+    .venv/bin/python benchmarks/autograde.py --assignments ps5-map-em --class-size 0   # one assignment's CPU only
 """
 
 import argparse
@@ -64,24 +65,30 @@ def class_wall_seconds(base, assignment, students, jobs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=6, help="submissions for the CPU measurement (default 6)")
-    parser.add_argument("--class-size", type=int, default=8, help="submissions per assignment for throughput (default 8)")
+    parser.add_argument("--class-size", type=int, default=8,
+                        help="submissions per assignment for throughput (default 8; 0 skips the throughput runs)")
+    parser.add_argument("--assignments", nargs="+", choices=course.ASSIGNMENTS, default=course.ASSIGNMENTS,
+                        metavar="NAME", help="the assignments to measure (default: all)")
     args = parser.parse_args()
+    assignments = args.assignments
     os.environ.setdefault("MPLBACKEND", "Agg")
     print(f"{'assignment':<16} {'CPU s/submission':>17} {'fixed CPU s/run':>16}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for assignment in course.ASSIGNMENTS:
+        for assignment in assignments:
             one = cpu_of_grading(tmp / f"{assignment}-1", assignment, 1)
             many = cpu_of_grading(tmp / f"{assignment}-n", assignment, args.students)
             per = (many - one) / (args.students - 1)
             print(f"{assignment:<16} {per:>17.2f} {one - per:>16.2f}")
+        if args.class_size <= 0:
+            return
         print()
-        print(f"{'jobs':<6} {'class wall s':>12} {'submissions/min':>16} {'200 x 4 class, min':>19}")
+        print(f"{'jobs':<6} {'class wall s':>12} {'submissions/min':>16} {f'200 x {len(assignments)} class, min':>19}")
         for jobs in (1, 2):
-            wall = sum(class_wall_seconds(tmp / f"class-{jobs}-{a}", a, args.class_size, jobs) for a in course.ASSIGNMENTS)
-            rate = 4 * args.class_size / wall * 60
-            print(f"{jobs:<6} {wall:>12.1f} {rate:>16.1f} {800 / rate:>19.1f}")
-            for a in course.ASSIGNMENTS:
+            wall = sum(class_wall_seconds(tmp / f"class-{jobs}-{a}", a, args.class_size, jobs) for a in assignments)
+            rate = len(assignments) * args.class_size / wall * 60
+            print(f"{jobs:<6} {wall:>12.1f} {rate:>16.1f} {200 * len(assignments) / rate:>19.1f}")
+            for a in assignments:
                 shutil.rmtree(tmp / f"class-{jobs}-{a}", ignore_errors=True)
 
 
