@@ -32,8 +32,8 @@ _gradebook = os.environ.get("GMMLAB_GRADEBOOK")
 if _gradebook:
     c.CourseDirectory.db_url = "sqlite:///" + os.path.abspath(_gradebook)
 
-# The four assignments, in course order (nbgrader db assignment add / formgrader use these names).
-ASSIGNMENTS = ["ps1-kmeans", "ps2-likelihood", "ps3-em-steps", "ps4-em"]
+# The five assignments, in course order (nbgrader db assignment add / formgrader use these names).
+ASSIGNMENTS = ["ps1-kmeans", "ps2-likelihood", "ps3-em-steps", "ps4-em", "ps5-map-em"]
 
 # Release: outputs cleared, solution regions replaced by a stub, hidden tests removed (nbgrader defaults).
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -17,9 +17,10 @@ from assignments.mistakes import MISTAKES
 
 REPO = course.REPO
 ASSIGNMENTS = course.ASSIGNMENTS
-# Two temporary courses graded side by side (the machine has two cores); each holds two assignments.
-GROUPS = [["ps1-kmeans", "ps4-em"], ["ps2-likelihood", "ps3-em-steps"]]
-STATED_POINTS = {"ps1-kmeans": 12, "ps2-likelihood": 13, "ps3-em-steps": 13, "ps4-em": 18}
+# Two temporary courses graded side by side (the machine has two cores), balanced by the CPU time their
+# submissions take to grade (benchmarks/autograde.py) times the number of simulated students.
+GROUPS = [["ps1-kmeans", "ps2-likelihood", "ps5-map-em"], ["ps3-em-steps", "ps4-em"]]
+STATED_POINTS = {"ps1-kmeans": 12, "ps2-likelihood": 13, "ps3-em-steps": 13, "ps4-em": 18, "ps5-map-em": 18}
 
 
 def notebook(folder, assignment):

@@ -42,7 +42,8 @@ WORKDIR = "/home/student"
 # are absent, so a graded function cannot reach their functions by any route (an import, a dict, a file). Besides
 # data and plots, each holds only the functions its notebook gives (``gmmlab.grading.given`` in its setup cell):
 # ps3 gives problem set 2's gaussian_log_pdf and logsumexp, ps4 problem set 3's e_step and m_step and
-# log_likelihood (which e_step needs, with log_joint).
+# log_likelihood (which e_step needs, with log_joint), ps5 only e_step and log_likelihood (its students write the
+# M-step, so no M-step of gmmlab's, maximum-likelihood or MAP, is in its sandbox).
 SANDBOX_GMMLAB = {
     "ps1-kmeans": {"_checks": [], "datasets": []},
     "ps2-likelihood": {"_checks": [], "datasets": []},
@@ -50,6 +51,8 @@ SANDBOX_GMMLAB = {
                      "plotting": []},
     "ps4-em": {"_checks": [], "datasets": [], "gaussian": [], "likelihood": [],
                "em": ["run_em", "EMResult", "lower_bound"], "plotting": []},
+    "ps5-map-em": {"_checks": [], "datasets": [], "gaussian": [], "likelihood": [],
+                   "em": ["m_step", "run_em", "EMResult", "lower_bound"], "plotting": []},
 }
 HIDDEN_PACKAGES = ["sklearn", "gmmlab"]  # masked in site-packages (gmmlab comes from the restricted copy)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-ASSIGNMENTS = ["ps1-kmeans", "ps2-likelihood", "ps3-em-steps", "ps4-em"]
+ASSIGNMENTS = ["ps1-kmeans", "ps2-likelihood", "ps3-em-steps", "ps4-em", "ps5-map-em"]
 COURSE_ID = "gmmlab"
 
 

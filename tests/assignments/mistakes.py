@@ -24,7 +24,7 @@ class Mistake(NamedTuple):
         return self.shown or self.message
 
 
-PS1, PS2, PS3, PS4 = "ps1-kmeans", "ps2-likelihood", "ps3-em-steps", "ps4-em"
+PS1, PS2, PS3, PS4, PS5 = "ps1-kmeans", "ps2-likelihood", "ps3-em-steps", "ps4-em", "ps5-map-em"
 
 MISTAKES = [
     # ------------------------------------------------------------------ ps1: k-means
@@ -343,6 +343,143 @@ def select_k(X, k_values, n_init=3, random_state=0):
     bics = [bic(X, *fit_gmm(X, K, n_init=n_init, random_state=random_state)[:3]) for K in k_values]
     return k_values[int(np.argmax(bics))], bics
 ''', "test_select_k_hidden", "choose the K with the smallest BIC"),
+    # ------------------------------------------------------------------ ps5: MAP-EM
+    Mistake("map-weights-alpha-not-alpha-minus-one", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(Psi + (r[:, k, None] * (X - means[k])).T @ (X - means[k])) / (N_k[k] + nu + D + 1) for k in range(K)])
+    return (N_k + alpha) / (N + K * alpha), means, covariances
+''', "test_map_m_step_hidden", "adds alpha - 1 to each N_k, not alpha"),
+    Mistake("map-weights-divided-by-n", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(Psi + (r[:, k, None] * (X - means[k])).T @ (X - means[k])) / (N_k[k] + nu + D + 1) for k in range(K)])
+    return (N_k + alpha - 1) / N, means, covariances
+''', "test_map_m_step_hidden", "divide N_k + alpha - 1 by N + K(alpha - 1), not by N"),
+    Mistake("map-means-shrunk", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / (N_k + alpha - 1)[:, None]
+    covariances = np.array([(Psi + (r[:, k, None] * (X - means[k])).T @ (X - means[k])) / (N_k[k] + nu + D + 1) for k in range(K)])
+    return (N_k + alpha - 1) / (N + K * (alpha - 1)), means, covariances
+''', "test_map_m_step_hidden", "The prior on the means is flat"),
+    Mistake("map-covariance-divided-by-n-k-plus-nu", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(Psi + (r[:, k, None] * (X - means[k])).T @ (X - means[k])) / (N_k[k] + nu) for k in range(K)])
+    return (N_k + alpha - 1) / (N + K * (alpha - 1)), means, covariances
+''', "test_map_m_step_hidden", "by N_k + nu + D + 1, not by N_k + nu"),
+    Mistake("map-covariance-psi-added-after-dividing", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(r[:, k, None] * (X - means[k])).T @ (X - means[k]) / (N_k[k] + nu + D + 1) + Psi for k in range(K)])
+    return (N_k + alpha - 1) / (N + K * (alpha - 1)), means, covariances
+''', "test_map_m_step_hidden", "add Psi to the weighted scatter before dividing"),
+    Mistake("log-prior-no-covariance-term", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy.stats import dirichlet
+    return float(dirichlet(np.full(len(weights), alpha)).logpdf(weights))
+''', "test_log_prior_hidden", "add the inverse-Wishart log density of every covariance"),
+    Mistake("log-prior-inverse-wishart-exponent-nu", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy.special import gammaln, multigammaln
+    K, D = len(weights), Psi.shape[0]
+    total = gammaln(K * alpha) - K * gammaln(alpha) + (alpha - 1) * np.sum(np.log(weights))
+    for Sigma in covariances:
+        total += (nu / 2 * np.linalg.slogdet(Psi)[1] - nu * D / 2 * np.log(2) - multigammaln(nu / 2, D)
+                  - nu / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(Psi @ np.linalg.inv(Sigma)) / 2)
+    return float(total)
+''', "test_log_prior_hidden", "the factor |Sigma|^(-(nu + D + 1)/2), not |Sigma|^(-nu/2)"),
+    Mistake("log-prior-unnormalised", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    D = Psi.shape[0]
+    total = (alpha - 1) * np.sum(np.log(weights))
+    for Sigma in covariances:
+        total += -(nu + D + 1) / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(Psi @ np.linalg.inv(Sigma)) / 2
+    return float(total)
+''', "test_log_prior_hidden", "include the normalising constants of both densities"),
+    Mistake("log-prior-wishart-not-inverse-wishart", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy import stats
+    return float(stats.dirichlet(np.full(len(weights), alpha)).logpdf(weights)
+                 + sum(stats.wishart(df=nu, scale=Psi).logpdf(Sigma) for Sigma in covariances))
+''', "test_log_prior_hidden", "scipy.stats.invwishart(df=nu, scale=Psi), not scipy.stats.wishart"),
+    Mistake("penalised-subtracts-prior", PS5, "penalised_log_likelihood", '''
+def penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu):
+    return log_likelihood(X, weights, means, covariances) - log_prior(weights, covariances, alpha, Psi, nu)
+''', "test_penalised_log_likelihood_hidden", "add the log prior to the log-likelihood, do not subtract it"),
+    Mistake("run-map-em-check-wrong-sign", PS5, "run_map_em", '''
+def run_map_em(X, weights, means, covariances, alpha, Psi, nu, max_iter=100, tol=1e-6):
+    objectives = [penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu)]
+    for _ in range(max_iter):
+        weights, means, covariances = map_m_step(X, e_step(X, weights, means, covariances), alpha, Psi, nu)
+        objectives.append(penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu))
+        if objectives[-1] - objectives[-2] > tol:
+            raise ValueError("the penalised log-likelihood went the wrong way")
+        if abs(objectives[-1] - objectives[-2]) < tol:
+            break
+    return weights, means, covariances, objectives
+''', "test_run_map_em_hidden", "raise only when an iteration decreases it by more than tol"),
+    Mistake("run-map-em-no-check", PS5, "run_map_em", '''
+def run_map_em(X, weights, means, covariances, alpha, Psi, nu, max_iter=100, tol=1e-6):
+    objectives = [penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu)]
+    for _ in range(max_iter):
+        weights, means, covariances = map_m_step(X, e_step(X, weights, means, covariances), alpha, Psi, nu)
+        objectives.append(penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu))
+        if abs(objectives[-1] - objectives[-2]) < tol:
+            break
+    return weights, means, covariances, objectives
+''', "test_run_map_em_hidden", "must raise a ValueError when an iteration decreases the penalised objective"),
+    Mistake("run-map-em-tracks-log-likelihood", PS5, "run_map_em", '''
+def run_map_em(X, weights, means, covariances, alpha, Psi, nu, max_iter=100, tol=1e-6):
+    objectives = [log_likelihood(X, weights, means, covariances)]
+    for _ in range(max_iter):
+        weights, means, covariances = map_m_step(X, e_step(X, weights, means, covariances), alpha, Psi, nu)
+        objectives.append(log_likelihood(X, weights, means, covariances))
+        if objectives[-1] - objectives[-2] < -tol:
+            raise ValueError("the objective decreased")
+        if objectives[-1] - objectives[-2] < tol:
+            break
+    return weights, means, covariances, objectives
+''', "test_run_map_em_hidden",
+    "the penalised objective penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu), not the log-likelihood"),
+    Mistake("choose-prior-on-training-likelihood", PS5, "choose_prior_strength", '''
+def choose_prior_strength(X_train, X_valid, start, strengths, alpha, nu):
+    D = X_train.shape[1]
+    scores = []
+    for s in strengths:
+        weights, means, covariances, _ = run_map_em(X_train, *start, alpha, s * np.eye(D), nu)
+        scores.append(log_likelihood(X_train, weights, means, covariances))
+    return strengths[int(np.argmax(scores))], scores
+''', "test_choose_prior_strength_hidden", "score each strength by the log-likelihood of the validation data X_valid"),
+    Mistake("choose-prior-by-penalised-objective", PS5, "choose_prior_strength", '''
+def choose_prior_strength(X_train, X_valid, start, strengths, alpha, nu):
+    D = X_train.shape[1]
+    scores = []
+    for s in strengths:
+        weights, means, covariances, _ = run_map_em(X_train, *start, alpha, s * np.eye(D), nu)
+        scores.append(penalised_log_likelihood(X_valid, weights, means, covariances, alpha, s * np.eye(D), nu))
+    return strengths[int(np.argmax(scores))], scores
+''', "test_choose_prior_strength_hidden", "not by the penalised objective"),
     # ------------------------------------------------------------------ caught by the visible tests' hard cases
     Mistake("kmeans-identical-restarts", PS1, "kmeans", '''
 def kmeans(X, n_clusters, n_init=10, max_iter=100, random_state=None):
