@@ -21,3 +21,16 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# make test runs the suite on two workers (pytest-xdist, --dist loadfile): whole files go to whichever worker is
+# free, in collection order. The longest files go first, so the run does not end with one worker busy on a long
+# file while the other idles.
+LONGEST_FIRST = ["test_book_html.py", "test_assignments.py", "test_jupyterhub.py", "test_grading_integrity.py",
+                 "test_instructors_appendix.py", "test_binder_lab.py", "test_nbgrader_workflow.py",
+                 "test_notebooks_execute.py", "test_dask.py"]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the other files keep their order
