@@ -9,15 +9,17 @@ solution with the course's documented commands, sandbox included:
   sandboxes included.
 - Throughput: ``python -m gmmlab.grading.parallel <assignment> --jobs J`` for J = 1 and 2 over ``--class-size``
   submissions of every assignment, in wall-clock seconds, and the minutes a class of 200 students times every
-  assignment would take at that rate.
+  assignment would take: each run's start-up (the fixed CPU seconds above) once per assignment, and the rest of
+  the measured time in proportion to the number of submissions. (At a small ``--class-size`` the start-up is
+  much of a run, so the rate in submissions per minute understates a real class's.)
 
     .venv/bin/python benchmarks/autograde.py                    # 6 submissions, a class of 8 per assignment
     .venv/bin/python benchmarks/autograde.py --students 3 --class-size 4
+    .venv/bin/python benchmarks/autograde.py --assignments ps5-map-em --class-size 0   # one assignment's CPU only
     .venv/bin/python benchmarks/autograde.py --record           # also write benchmarks/recorded/autograde.txt
 
 ``--record`` writes what it prints, under a header naming the command, the date, the processor and the load
 average, to ``benchmarks/recorded/autograde.txt``: the measurement the appendix *For instructors* shows.
-    .venv/bin/python benchmarks/autograde.py --assignments ps5-map-em --class-size 0   # one assignment's CPU only
 """
 
 import argparse
@@ -101,18 +103,22 @@ def main():
     report(CPU_HEADER)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        fixed = {}
         for assignment in assignments:
             one = cpu_of_grading(tmp / f"{assignment}-1", assignment, 1)
             many = cpu_of_grading(tmp / f"{assignment}-n", assignment, args.students)
             per = (many - one) / (args.students - 1)
+            fixed[assignment] = one - per
             report(f"{assignment:<16} {per:>17.2f} {one - per:>16.2f}")
         if args.class_size > 0:
             report()
             report(CLASS_HEADER)
             for jobs in (1, 2):
-                wall = sum(class_wall_seconds(tmp / f"class-{jobs}-{a}", a, args.class_size, jobs) for a in assignments)
+                walls = {a: class_wall_seconds(tmp / f"class-{jobs}-{a}", a, args.class_size, jobs) for a in assignments}
+                wall = sum(walls.values())
                 rate = len(assignments) * args.class_size / wall * 60
-                report(f"{jobs:<6} {wall:>12.1f} {rate:>16.1f} {200 * len(assignments) / rate:>19.1f}")
+                class_of_200 = sum(fixed[a] + (walls[a] - fixed[a]) * 200 / args.class_size for a in assignments)
+                report(f"{jobs:<6} {wall:>12.1f} {rate:>16.1f} {class_of_200 / 60:>19.1f}")
                 for a in assignments:
                     shutil.rmtree(tmp / f"class-{jobs}-{a}", ignore_errors=True)
     if args.record:
