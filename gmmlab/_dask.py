@@ -15,10 +15,8 @@ arrives, so ``import gmmlab`` stays light.
 
 import copy
 import sys
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._covariances import NK_FLOOR
@@ -303,38 +301,7 @@ def fit(model, X):
     model._variance_floor = np.finfo(np.float64).eps * max(float(variance.max()), np.finfo(np.float64).tiny)
     blocks = list(X.to_delayed().ravel())
 
-    max_lower_bound = -np.inf
-    best_params, best_n_iter, best_lower_bounds = None, 0, []
-    model.converged_ = False
-    for init in range(n_init):
-        if model.verbose:
-            print(f"Initialization {init}")
-        if do_init:
-            model._initialize(sample, random_state)
-        lower_bound = -np.inf if do_init else model.lower_bound_
-        lower_bounds, n_iter, converged = [], 0, False
-        if model.max_iter > 0:
-            lower_bound, lower_bounds, n_iter, converged = model._run_em(
-                blocks, lower_bound, init, iteration=em_iteration_over_chunks
-            )
-            if model.verbose:
-                outcome = "converged" if converged else "did not converge"
-                print(f"Initialization {outcome}. lower bound {lower_bound:.5f}")
-        if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
-            max_lower_bound = lower_bound
-            best_params, best_n_iter, best_lower_bounds = model._get_parameters(), n_iter, lower_bounds
-            model.converged_ = converged
-    if not model.converged_ and model.max_iter > 0:
-        warnings.warn(
-            "Best performing initialization did not converge. Try different init parameters, "
-            "or increase max_iter, tol, or check for degenerate data.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    model._set_parameters(best_params)
-    model.n_iter_ = best_n_iter
-    model.lower_bound_ = max_lower_bound
-    model.lower_bounds_ = best_lower_bounds
+    model._fit_restarts(blocks, sample, do_init, n_init, random_state, iteration=em_iteration_over_chunks)
     return model
 
 

@@ -358,6 +358,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         # Variances below rounding error relative to the data's spread mean a collapsed component.
         self._variance_floor = np.finfo(np.float64).eps * max(self._centre[1], np.finfo(np.float64).tiny)
 
+        self._fit_restarts(X, X, do_init, n_init, random_state)
+        return X
+
+    def _fit_restarts(self, data, init_data, do_init, n_init, random_state, iteration=None):
+        """``n_init`` starts, each initialised from ``init_data`` and run by EM over ``data`` (``iteration`` is
+        one pass over it, see :meth:`_run_em`); the start with the highest final lower bound is kept, as in
+        scikit-learn. Shared by the in-memory fit and the fit of a Dask array."""
         max_lower_bound = -np.inf
         best_params, best_n_iter, best_lower_bounds = None, 0, []
         self.converged_ = False
@@ -365,13 +372,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if self.verbose:
                 print(f"Initialization {init}")
             if do_init:
-                self._initialize(X, random_state)
+                self._initialize(init_data, random_state)
             lower_bound = -np.inf if do_init else self.lower_bound_
             lower_bounds = []
             if self.max_iter == 0:
                 best_params, best_n_iter = self._get_parameters(), 0
                 continue
-            lower_bound, lower_bounds, n_iter, converged = self._run_em(X, lower_bound, init)
+            lower_bound, lower_bounds, n_iter, converged = self._run_em(data, lower_bound, init, iteration)
             if self.verbose:
                 print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
             if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
@@ -384,13 +391,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "Best performing initialization did not converge. Try different init parameters, "
                 "or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         self._set_parameters(best_params)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
-        return X
 
     def _run_em(self, X, lower_bound, init, iteration=None):
         """EM from the current parameters until ``tol`` or ``max_iter``; returns the final lower bound, the
@@ -416,7 +422,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     f"EM stopped at iteration {n_iter} of initialization {init}: {collapse} The parameters "
                     "from before this iteration's M-step are kept.",
                     ConvergenceWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
                 return lower_bound, lower_bounds, n_iter, False
             # precisions_ is derived once, from the parameters finally kept (_set_parameters)
