@@ -336,6 +336,24 @@ def scores(h):
         return {s.student.id: s.score for s in assignment.submissions}, assignment.max_score
 
 
+def add_the_class(h):
+    """Run the appendix's "Adding a class" block as written, with this Hub's token file, address and logins in place
+    of /etc/gmmlab-hub, port 8000, lee, ta1 and a students.txt; only its last line, which sets passwords
+    interactively, is left out."""
+    page = (REPO / "book" / "jupyterhub.md").read_text()
+    block = re.search(r"## Adding a class.*?```bash\n(.*?)```", page, re.S).group(1)
+    *commands, passwords = block.strip().splitlines()
+    assert passwords.startswith("for login in") and "passwd" in passwords, passwords
+    script = "\n".join(commands)
+    for documented, ours_ in [("/etc/gmmlab-hub/admin-token", str(Path(h.env["GMMLAB_HUB_ETC"]) / "admin-token")),
+                              ("http://127.0.0.1:8000", h.url), ('"lee"', f'"{INSTRUCTOR}"'), ('"ta1"', f'"{TA}"')]:
+        assert documented in script, documented
+        script = script.replace(documented, ours_)
+    (h.root / "students.txt").write_text("".join(f"{student}\n" for student in STUDENTS))
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=h.root, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=WAIT)
+
+
 def test_a_class_runs_an_assignment_on_the_hub(hub):
     h = hub
     clock = [time.monotonic()]
@@ -345,13 +363,13 @@ def test_a_class_runs_an_assignment_on_the_hub(hub):
         print(f"{name}: {now - clock[0]:.1f} s")
         clock[0] = now
 
-    # -- the admin adds the class: real accounts, made by the Hub, in their groups
-    response = h.post("/hub/api/users", "admin", json={"usernames": ACCOUNTS})
-    assert response.status_code == 201, response.text
-    for group, members in [(f"formgrade-{COURSE}", [INSTRUCTOR, TA]), (f"instructors-{COURSE}", [INSTRUCTOR]),
-                           (f"nbgrader-{COURSE}", STUDENTS)]:
-        response = h.post(f"/hub/api/groups/{group}/users", "admin", json={"users": members})
-        assert response.status_code == 200, response.text
+    # -- the admin adds the class as book/jupyterhub.md says: real accounts, made by the Hub, in their groups
+    added = add_the_class(h)
+    assert added.returncode == 0, added.stdout[-3000:]
+    members = {group: sorted(h.get(f"/hub/api/groups/{group}", "admin").json()["users"])
+               for group in [f"formgrade-{COURSE}", f"instructors-{COURSE}", f"nbgrader-{COURSE}"]}
+    assert members == {f"formgrade-{COURSE}": sorted([INSTRUCTOR, TA]), f"instructors-{COURSE}": [INSTRUCTOR],
+                       f"nbgrader-{COURSE}": sorted(STUDENTS)}, members
     for user in ACCOUNTS:
         account = pwd.getpwnam(user)
         assert Path(account.pw_dir).parent == h.root / "home" and (Path(account.pw_dir).stat().st_mode & 0o777) == 0o700

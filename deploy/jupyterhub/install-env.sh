@@ -17,6 +17,7 @@ PYTHON=/usr/bin/python3.11
 missing=""
 [ -x "$PYTHON" ] && "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3.11 python3.11-venv"
 command -v npm >/dev/null || missing="$missing npm"
+command -v curl >/dev/null || missing="$missing curl"  # the appendix adds a class with curl
 for tool in bwrap setpriv prlimit; do command -v $tool >/dev/null || missing="$missing bubblewrap util-linux"; done
 if [ -n "$missing" ]; then
   apt-get update && apt-get install -y --no-install-recommends $(echo $missing | tr ' ' '\n' | sort -u)
