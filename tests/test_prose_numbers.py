@@ -1,7 +1,7 @@
 """No computed number is typed into the book's prose.
 
 The introduction promises that every number on a page comes from the code on that page. A decimal number
-written in prose (outside code, roles and directive options) must therefore be either glued
+written in prose (outside code, roles and directive options, but including a figure's caption) must therefore be either glued
 (``{glue:text}`` and friends, which this scan masks like any other role) or a published figure quoted from
 a source, marked by "(quoted" in the same sentence. Formulas count as prose: a worked sum such as
 ``$(1 + 3)/2 = 2.5$`` or a stated parameter such as ``$\\sigma^2 = 0.2$`` is glued whole, as MyST from the
@@ -38,6 +38,9 @@ REFERENCE = re.compile(
 )
 
 
+CAPTION = re.compile(r"^:(\s*)(caption:\s*\|?)?(.*)$")
+
+
 def prose(source):
     """The page with everything that is not prose blanked out by spaces, so offsets still point into the page."""
     lines = source.split("\n")
@@ -46,8 +49,19 @@ def prose(source):
         end = lines.index("---", 1)
         keep[: end + 1] = [False] * (end + 1)
     stack = []  # open fences as (marker, skipped?)
+    caption_indent = None  # a cell's figure caption (":    caption: |" and its deeper lines) is prose
     for i, line in enumerate(lines):
         if not keep[i]:
+            continue
+        option = CAPTION.match(line)
+        if option and option.group(2):
+            caption_indent = len(option.group(1))
+        elif caption_indent is not None and option and len(option.group(1)) > caption_indent:
+            pass
+        else:
+            caption_indent = option = None
+        if option:
+            lines[i] = " " * option.start(3) + line[option.start(3) :]
             continue
         stripped = line.strip()
         fence = FENCE.match(line)
@@ -105,7 +119,9 @@ def test_the_scan_sees_prose_and_only_prose():
         "```{code-cell} ipython3", ":tags: [remove-cell]", "z = 0.6", "```",
         "```{exercise} Round 2.5", ":label: ex-0.7", "Within an exercise, 0.8.", "```",
         "The textbook prints 28.31 (quoted). Sections 9.2 and 9.3 of it. A [link](https://x.org/v1.2/).",
+        "```{code-cell} ipython3", ":mystnb:", ":  figure:", ":    caption: |", ":      Variance 0.2 fixed.",
+        ":    name: fig-1.5", ":  image:", ":    alt: a peak of 0.3", "x = 0.9", "```",
     ])  # fmt: skip
     assert list(typed_numbers(source)) == [
-        (4, "0.25"), (4, "1e-3"), (4, "-28.3"), (4, "4.5"), (5, "0.3"), (7, "0.4"), (13, "2.5"), (15, "0.8")
+        (4, "0.25"), (4, "1e-3"), (4, "-28.3"), (4, "4.5"), (5, "0.3"), (7, "0.4"), (13, "2.5"), (15, "0.8"), (20, "0.2")
     ]  # fmt: skip
