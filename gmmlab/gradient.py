@@ -1,8 +1,8 @@
 r"""Maximum likelihood for a Gaussian mixture by gradient ascent, the alternative to EM.
 
 Gradient ascent works on unconstrained parameters :math:`\boldsymbol\eta = (\boldsymbol\alpha,
-\boldsymbol\mu_{1:K}, \boldsymbol\Lambda_{1:K})`: logits :math:`\boldsymbol\alpha` give the weights through a
-softmax (:eq:`eq-bey2-softmax`), and lower-triangular matrices :math:`\boldsymbol\Lambda_k` give Cholesky
+\boldsymbol\mu_{1:K}, \mathbf{A}_{1:K})`: logits :math:`\boldsymbol\alpha` give the weights through a
+softmax (:eq:`eq-bey2-softmax`), and lower-triangular matrices :math:`\mathbf{A}_k` give Cholesky
 factors with a positive diagonal (:eq:`eq-bey2-cholesky-parametrisation`). Every value of
 :math:`\boldsymbol\eta` is then a valid mixture, which is what EM gets for free from its M-step. The gradients
 are those of :eq:`eq-bey2-grad-logits`, :eq:`eq-bey2-grad-mean` and :eq:`eq-bey2-grad-cholesky`.
@@ -52,17 +52,17 @@ def weights_from_logits(logits):
 
 
 def cholesky_from_free(free_factors):
-    r"""Cholesky factors :math:`\mathbf{L}_k` from unconstrained lower-triangular matrices :math:`\boldsymbol\Lambda_k`.
+    r"""Cholesky factors :math:`\mathbf{L}_k` from unconstrained lower-triangular matrices :math:`\mathbf{A}_k`.
 
     Implements :eq:`eq-bey2-cholesky-parametrisation`: the strictly lower triangle of :math:`\mathbf{L}_k` is
-    that of :math:`\boldsymbol\Lambda_k`, and its diagonal is :math:`\exp` of the diagonal of
-    :math:`\boldsymbol\Lambda_k`, so every :math:`\boldsymbol\Sigma_k = \mathbf{L}_k\mathbf{L}_k^\top` is
-    positive definite. The upper triangle of :math:`\boldsymbol\Lambda_k` is ignored.
+    that of :math:`\mathbf{A}_k`, and its diagonal is :math:`\exp` of the diagonal of
+    :math:`\mathbf{A}_k`, so every :math:`\boldsymbol\Sigma_k = \mathbf{L}_k\mathbf{L}_k^\top` is
+    positive definite. The upper triangle of :math:`\mathbf{A}_k` is ignored.
 
     Parameters
     ----------
     free_factors : array-like of shape (K, D, D)
-        The matrices :math:`\boldsymbol\Lambda_k`.
+        The matrices :math:`\mathbf{A}_k`.
 
     Returns
     -------
@@ -94,7 +94,7 @@ def cholesky_from_free(free_factors):
 
 
 def free_from_mixture(weights, means, covariances):
-    r"""Invert the parametrisation: logits, means and free factors :math:`\boldsymbol\Lambda_k` of a mixture.
+    r"""Invert the parametrisation: logits, means and free factors :math:`\mathbf{A}_k` of a mixture.
 
     The inverse of :eq:`eq-bey2-softmax` (logits :math:`\log\pi_k`, defined up to a constant) and of
     :eq:`eq-bey2-cholesky-parametrisation` (the Cholesky factor with the log of its diagonal on the diagonal).
@@ -157,7 +157,7 @@ def mixture_from_free(logits, means, free_factors):
     means : array-like of shape (K, D)
         Component means.
     free_factors : array-like of shape (K, D, D)
-        The matrices :math:`\boldsymbol\Lambda_k`.
+        The matrices :math:`\mathbf{A}_k`.
 
     Returns
     -------
@@ -214,7 +214,7 @@ def log_likelihood_gradients(X, logits, means, free_factors):
     - :eq:`eq-bey2-grad-logits`: :math:`\partial\ell/\partial\alpha_k = N_k - N\pi_k`;
     - :eq:`eq-bey2-grad-mean`: :math:`\partial\ell/\partial\boldsymbol\mu_k = \mathbf{L}_k^{-\top}\sum_n r_{nk}\mathbf{u}_{nk}`;
     - :eq:`eq-bey2-grad-cholesky`: :math:`\mathbf{G}_k = \mathbf{L}_k^{-\top}\bigl(\sum_n r_{nk}\mathbf{u}_{nk}\mathbf{u}_{nk}^\top - N_k\mathbf{I}\bigr)`,
-      whose lower triangle is the gradient with respect to :math:`\boldsymbol\Lambda_k`, with every diagonal
+      whose lower triangle is the gradient with respect to :math:`\mathbf{A}_k`, with every diagonal
       entry multiplied by :math:`L_{k,dd}` (the chain rule through the exponential).
 
     Everything is vectorised over points and components, and the responsibilities are computed in log space.
@@ -228,7 +228,7 @@ def log_likelihood_gradients(X, logits, means, free_factors):
     means : array-like of shape (K, D)
         Component means.
     free_factors : array-like of shape (K, D, D)
-        The matrices :math:`\boldsymbol\Lambda_k` of :eq:`eq-bey2-cholesky-parametrisation`.
+        The matrices :math:`\mathbf{A}_k` of :eq:`eq-bey2-cholesky-parametrisation`.
 
     Returns
     -------

@@ -225,8 +225,9 @@ def kmeans(X, n_clusters, *, n_init=10, max_iter=300, tol=0.0, init="k-means++",
     when the centres move by no more than ``tol`` (squared distance summed over centres) or after
     ``max_iter`` iterations.
 
-    A cluster left empty by an assignment step is handed the point farthest from its centre before the
-    update, which never increases the objective (see the book's theorem on Lloyd's algorithm).
+    A cluster left empty by an assignment step is handed, before the update, the point farthest from its
+    centre among the clusters that hold at least two points, which never increases the objective (see the
+    book's theorem on Lloyd's algorithm).
 
     Parameters
     ----------

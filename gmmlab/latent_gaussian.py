@@ -200,10 +200,10 @@ def ppca_closed_form(X, n_components):
     r"""The maximum-likelihood probabilistic PCA of Tipping and Bishop, from the eigenvectors of the covariance.
 
     Implements :eq:`eq-bey2-ppca-closed-form`: with the eigenvalues :math:`\lambda_1 \ge \dots \ge \lambda_D`
-    of the sample covariance :math:`\mathbf{S} = \frac{1}{N}\sum_n(\mathbf{x}_n - \bar{\mathbf{x}})(\mathbf{x}_n -
+    of the sample covariance :math:`\hat{\boldsymbol\Sigma} = \frac{1}{N}\sum_n(\mathbf{x}_n - \bar{\mathbf{x}})(\mathbf{x}_n -
     \bar{\mathbf{x}})^\top` and the eigenvectors :math:`\mathbf{U}_M` of the largest :math:`M`,
     :math:`\sigma^2 = \frac{1}{D-M}\sum_{j>M}\lambda_j` and
-    :math:`\mathbf{W} = \mathbf{U}_M(\boldsymbol\Lambda_M - \sigma^2\mathbf{I})^{1/2}`, unique up to a rotation
+    :math:`\mathbf{W} = \mathbf{U}_M(\mathbf{D}_M - \sigma^2\mathbf{I})^{1/2}`, unique up to a rotation
     :math:`\mathbf{W}\mathbf{R}` of the latent space.
 
     Parameters
