@@ -140,11 +140,16 @@ except OSError as error:
 os.wait()
 '''
 
+# Asks for memory until the address-space limit refuses it. np.zeros maps pages without writing them, so the
+# limit is reached within a fraction of a CPU second however loaded the machine is (a hog that first writes
+# gigabytes can run into the CPU limit on a busy machine instead, which would test the wrong limit).
 MEMORY_HOG = r'''
+import numpy as np
+
 def hog():
     blocks = []
     while True:
-        blocks.append(bytearray(50 * 2**20))
+        blocks.append(np.zeros(2**25))  # 256 MiB each
 
 hog()
 '''
@@ -284,7 +289,7 @@ def test_runaway_cells_are_stopped_each_by_its_limit(graded):
     assert "it waited 8 s without computing" in extra_cell_output(root, "intruder", "time.sleep(10**6)")
     fork = extra_cell_output(root, "intruder", "os.fork()")
     assert f"it used more than {CPU_LIMIT} s of CPU time" in fork, fork
-    assert "MemoryError" in extra_cell_output(root, "intruder", "bytearray(50 * 2**20)")
+    assert "MemoryError" in extra_cell_output(root, "intruder", "np.zeros(2**25)")
 
 
 def test_nothing_leaks_into_feedback(graded):
