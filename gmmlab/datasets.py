@@ -57,6 +57,29 @@ def textbook_example():
     return TextbookExample(X, initial)
 
 
+# What Deisenroth, Faisal and Ong print for this example (Mathematics for Machine Learning, chapter 11),
+# to the precision they print: quoted, so that the book and its checks cite one transcription. The second
+# parameter of each Gaussian is a variance.
+TEXTBOOK_PUBLISHED = {
+    "log_likelihood": (-28.3, -14.4),  # at the initial mixture, and after one EM cycle
+    "responsibilities": (  # at the initial mixture, one row per data point
+        (1.0, 0.0, 0.0),
+        (1.0, 0.0, 0.0),
+        (0.057, 0.943, 0.0),
+        (0.001, 0.999, 0.0),
+        (0.0, 0.066, 0.934),
+        (0.0, 0.0, 1.0),
+        (0.0, 0.0, 1.0),
+    ),
+    "n_k": (2.058, 2.008, 2.934),
+    "one_cycle": {"means": (-2.7, -0.4, 3.7), "variances": (0.14, 0.44, 1.53), "weights": (0.29, 0.29, 0.42)},
+    "converged": {"weights": (0.29, 0.28, 0.43), "means": (-2.75, -0.50, 3.64), "variances": (0.06, 0.25, 1.63)},
+}
+
+# The lower bound the seed blog post prints for its own, unseeded sample of the 2-D data (quoted; a new sample
+# cannot reproduce it).
+BLOG_PUBLISHED_LOWER_BOUND = -3923.77
+
 # The generating mixture of the seed blog post's 2-D data: 320, 170 and 510 points.
 THREE_CLUSTERS = Mixture(
     weights=np.array([320, 170, 510]) / 1000,
