@@ -42,6 +42,20 @@ MAX_SPREAD_RATIO = 1e6
 FEATURE_BLOCK_ENTRIES = 1 << 17
 
 
+def normalise_log_joint(log_joint):
+    """Turn a block of log pi_k + log N(x_n | mu_k, Sigma_k), shape (K, B), into responsibilities in place.
+
+    The E-step :eq:`eq-responsibilities` by log-sum-exp over the components (axis 0); returns the block's
+    log-likelihood, the sum of the log-normalisers :eq:`eq-gmm-log-likelihood`.
+    """
+    peak = log_joint.max(axis=0)
+    log_joint -= peak
+    np.exp(log_joint, out=log_joint)  # the only exp: unnormalised responsibilities
+    norm = log_joint.sum(axis=0)
+    log_joint /= norm
+    return float(np.sum(np.log(norm)) + np.sum(peak))
+
+
 def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, centre=None):
     """Run one E-step and one M-step.
 
@@ -83,12 +97,7 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, ce
             weighted[k] = np.einsum("ij,ij->i", y, y)
         weighted *= -0.5
         weighted += constant[:, None]
-        peak = weighted.max(axis=0)
-        weighted -= peak
-        np.exp(weighted, out=weighted)  # the only exp: unnormalised responsibilities
-        norm = weighted.sum(axis=0)
-        total_log_likelihood += float(np.sum(np.log(norm)) + np.sum(peak))
-        weighted /= norm
+        total_log_likelihood += normalise_log_joint(weighted)
         resp = weighted
         nk += resp.sum(axis=1)
         for k in range(K):
@@ -188,12 +197,7 @@ def natural_statistics(X, theta, centre):
         for i in range(D):  # row i of the upper triangle of x x^T, for every point
             np.multiply(x[i:], x[i], out=phi[offsets[i] : offsets[i + 1]])
         weighted = np.matmul(theta, phi, out=log_prob[:, :B])
-        peak = weighted.max(axis=0)
-        weighted -= peak
-        np.exp(weighted, out=weighted)  # the only exp: unnormalised responsibilities
-        norm = weighted.sum(axis=0)
-        total_log_likelihood += float(np.sum(np.log(norm)) + np.sum(peak))
-        weighted /= norm
+        total_log_likelihood += normalise_log_joint(weighted)
         statistics += weighted @ phi.T
     return statistics, total_log_likelihood
 
