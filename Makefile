@@ -9,11 +9,11 @@ SETUP  := $(VENV)/.installed
 BOOK   := _build/html/index.html
 # MathJax and the widget manager, from the npm registry (tools/offline/package-lock.json), served by the book
 OFFLINE := tools/offline/node_modules/.installed
-# What Binder builds, reproduced without Docker: a venv made only from binder/ (see tests/browser/test_binder_lab.py)
+# What Binder builds, reproduced without Docker: a venv made only from binder/ (see tests/deploy/browser/test_binder_lab.py)
 BINDER_VENV  := _build/binder/venv
 BINDER_SETUP := $(BINDER_VENV)/.installed
 CHROMIUM := /usr/bin/chromium
-# The course's JupyterHub (deploy/jupyterhub/): `make hub` sets it up on this machine; tests/test_jupyterhub.py
+# The course's JupyterHub (deploy/jupyterhub/): `make hub` sets it up on this machine; tests/deploy/test_jupyterhub.py
 # sets up a temporary one from the same files, with the pinned software installed at HUB_TEST_PREFIX.
 HUB_TEST_PREFIX := /opt/gmmlab-hub-test
 
@@ -21,11 +21,12 @@ BOOK_SOURCES := _config.yml _toc.yml $(shell find book gmmlab -type f \
 	\( -name '*.md' -o -name '*.ipynb' -o -name '*.py' -o -name '*.bib' -o -name '*.csv' -o -name '*.png' -o -name '*.svg' \) \
 	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: book test pytest pdf tex clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check \
+.PHONY: book test check pytest pdf tex clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check \
 	hub hub-env
 
 help:
 	@echo "make book   set up .venv and build the HTML book into _build/html"
+	@echo "make check  the maintainer's first check: gmmlab's own tests and doctests (tests/package), no root, minutes"
 	@echo "make test   set up .venv, build the book (executing every chapter) and its PDF, and run the whole test suite"
 	@echo "make pdf    the whole book as one PDF, _build/latex/gmmlab-book.pdf (installs Debian's TeX Live if missing)"
 	@echo "make lock   re-resolve requirements/course.in into requirements/lock.txt"
@@ -56,6 +57,10 @@ $(BOOK): $(SETUP) $(OFFLINE) $(BOOK_SOURCES) $(BOOK_TOOLS)
 	touch $@
 
 test: book pdf pytest
+
+# The package tier: gmmlab alone (its tests and every module's doctests), no root, no browser, no book build.
+check: $(SETUP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest tests/package gmmlab -n 2 --dist loadfile -q
 
 # ------------------------------------------------------------------------------------------------ the PDF book
 # XeLaTeX and the LaTeX packages and fonts that Sphinx and sphinx-jupyterbook-latex use (its class needs bbm,
@@ -95,7 +100,7 @@ hub:
 # does nothing when nothing changed. Installing needs root, as the Hub does; elsewhere the test skips.
 hub-env:
 	@if [ "$$(id -u)" = 0 ]; then bash deploy/jupyterhub/install-env.sh $(HUB_TEST_PREFIX); \
-	else echo "make hub-env: not root, so tests/test_jupyterhub.py will skip (the Hub creates accounts)"; fi
+	else echo "make hub-env: not root, so tests/deploy/test_jupyterhub.py will skip (the Hub creates accounts)"; fi
 
 lock:
 	rm -rf /tmp/gmmlab-lock && $(PYTHON) -m venv /tmp/gmmlab-lock
@@ -145,10 +150,10 @@ binder-lock:
 	$(PYTHON) tools/binder_requirements.py
 
 binder-check: $(SETUP) chromium $(BINDER_SETUP)
-	MPLBACKEND=Agg $(PY) -m pytest tests/browser/test_binder_lab.py tests/test_binder_requirements.py
+	MPLBACKEND=Agg $(PY) -m pytest tests/deploy/browser/test_binder_lab.py tests/deploy/test_binder_requirements.py
 
 browser-check: book chromium
-	$(PY) -m pytest tests/browser/test_book_html.py
+	$(PY) -m pytest tests/deploy/browser/test_book_html.py
 
 # Regenerate the student versions exercises/<assignment>/ from solutions/ with nbgrader generate_assignment
 # (solutions and hidden tests removed, outputs cleared). It runs in a throwaway course directory, so no

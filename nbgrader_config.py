@@ -9,7 +9,8 @@ Directories, mapped onto the course layout:
 
 The gradebook lives outside the released material: ``gradebook.db`` in the course root (git-ignored), or
 wherever the environment variable ``GMMLAB_GRADEBOOK`` points (an SQLite file path). ``nbgrader autograde`` is
-sandboxed (gmmlab/grading/autograde.py): it refuses to run where bubblewrap is missing, unless
+sandboxed (gmmlab_course/autograde.py; the course's instructor tools are the package gmmlab_course,
+installed with ``pip install .[instructor]``): it refuses to run where bubblewrap is missing, unless
 ``GMMLAB_UNSANDBOXED_GRADING=1`` says knowingly that student code may run as you. The course's grading secret
 (hidden-test seeds) is ``.gmmlab/grading-secret`` (git-ignored; keep it for identical regrades).
 """
@@ -17,7 +18,7 @@ sandboxed (gmmlab/grading/autograde.py): it refuses to run where bubblewrap is m
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -32,14 +33,11 @@ _gradebook = os.environ.get("GMMLAB_GRADEBOOK")
 if _gradebook:
     c.CourseDirectory.db_url = "sqlite:///" + os.path.abspath(_gradebook)
 
-# The five assignments, in course order (nbgrader db assignment add / formgrader use these names).
-ASSIGNMENTS = ["ps1-kmeans", "ps2-likelihood", "ps3-em-steps", "ps4-em", "ps5-map-em"]
-
 # Release: outputs cleared, solution regions replaced by a stub, hidden tests removed (nbgrader defaults).
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Autograding (gmmlab/grading/autograde.py): submissions are first rebuilt on the released notebook, so awkward
+# Autograding (gmmlab_course/autograde.py): submissions are first rebuilt on the released notebook, so awkward
 # notebooks (duplicated, split or re-ordered cells, lost metadata, old nbformat) are graded, not zeroed; then every
 # cell but the tests runs in a sandbox (bubblewrap, a throwaway uid, no network, no course files, CPU, memory and
 # process limits) and the test cells, restored from the gradebook, run in the trusted grader, which calls the
@@ -51,7 +49,8 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 
-from gmmlab.grading.autograde import NormaliseSubmission, SandboxedGrade  # noqa: E402
+from gmmlab_course.autograde import NormaliseSubmission, SandboxedGrade  # noqa: E402
+from gmmlab_course.feedback import HideTestTracebacks  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, NormaliseSubmission, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
@@ -65,35 +64,19 @@ c.SandboxedGrade.idle_limit = 30  # seconds without computing (sleeping, blocked
 c.OverwriteCells.add_missing_cells = True
 
 
-class HideTestTracebacks(NbGraderPreprocessor):
-    """Feedback only: reduce every error in a test cell to its message.
-
-    A traceback quotes the lines around the failing check, which for a hidden test is hidden test code;
-    the message (written in the student's terms) is all a student needs.
-    """
-
-    def preprocess_cell(self, cell, resources, index):
-        nbgrader = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and nbgrader.get("grade") and nbgrader.get("locked"):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
-        return cell, resources
-
-
 # Feedback HTML returned to students: grades, test cells without their hidden tests, messages only.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTestTracebacks, CSSHTMLHeaderPreprocessor]
 
 
 # ---- export (owned by the appendix work)
-# Grades out and submissions in (gmmlab/grading/export.py; book/instructors.md shows this section).
+# Grades out and submissions in (gmmlab_course/export.py and collect.py; book/instructors.md shows this section).
 # `nbgrader export` writes grades.csv with a status column: graded, "not graded" (a submission that could not be
 # autograded: empty score, never 0) or missing (nothing submitted: 0).
-c.ExportApp.plugin_class = "gmmlab.grading.export.StatusCsvExportPlugin"
+c.ExportApp.plugin_class = "gmmlab_course.export.StatusCsvExportPlugin"
 # `nbgrader zip_collect <assignment>` reads Canvas's "Download Submissions" zip from downloaded/<assignment>/archive/.
 # Canvas names each file <sortable name>_[LATE_]<Canvas user id>_<attachment id>_<file name>[-<n>].ipynb (-<n> when
 # the file was resubmitted); the Canvas user id is looked up in the gradebook's lms_user_id.
-c.ZipCollectApp.collector_plugin = "gmmlab.grading.export.CanvasCollector"
+c.ZipCollectApp.collector_plugin = "gmmlab_course.collect.CanvasCollector"
 c.FileNameCollectorPlugin.named_regexp = (
     r".*/[^/_]+_(?:LATE_)?(?P<lms_user_id>[0-9]+)_[0-9]+_(?P<file_id>[^/]+?)(?:-[0-9]+)?\.ipynb$"
 )

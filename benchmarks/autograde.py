@@ -7,7 +7,7 @@ solution with the course's documented commands, sandbox included:
   the difference, divided by the extra submissions, is the cost of one more submission (the fixed cost of
   starting nbgrader is printed beside it). CPU time is summed over every process the grading started, the
   sandboxes included.
-- Throughput: ``python -m gmmlab.grading.parallel <assignment> --jobs J`` for J = 1 and 2 over ``--class-size``
+- Throughput: ``python -m gmmlab_course.parallel <assignment> --jobs J`` for J = 1 and 2 over ``--class-size``
   submissions of every assignment, in wall-clock seconds, and the minutes a class of 200 students times every
   assignment would take: each run's start-up (the fixed CPU seconds above) once per assignment, and the rest of
   the measured time in proportion to the number of submissions. (At a small ``--class-size`` the start-up is
@@ -35,9 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from assignments import course  # noqa: E402
+from gmmlab_course import coursedir as course
+from gmmlab_course import manifest
 
 RECORD = Path(__file__).resolve().parent / "recorded" / "autograde.txt"
 CPU_HEADER = f"{'assignment':<16} {'CPU s/submission':>17} {'fixed CPU s/run':>16}"
@@ -70,7 +69,7 @@ def cpu_of_grading(base, assignment, students):
 def class_wall_seconds(base, assignment, students, jobs):
     root = graded_course(base, assignment, students)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "gmmlab.grading.parallel", assignment, "--jobs", str(jobs)], cwd=root,
+    subprocess.run([sys.executable, "-m", "gmmlab_course.parallel", assignment, "--jobs", str(jobs)], cwd=root,
                    check=True, stdout=subprocess.DEVNULL, env=course.environment())
     return time.perf_counter() - start
 
@@ -87,7 +86,7 @@ def main():
     parser.add_argument("--students", type=int, default=6, help="submissions for the CPU measurement (default 6)")
     parser.add_argument("--class-size", type=int, default=8,
                         help="submissions per assignment for throughput (default 8; 0 skips the throughput runs)")
-    parser.add_argument("--assignments", nargs="+", choices=course.ASSIGNMENTS, default=course.ASSIGNMENTS,
+    parser.add_argument("--assignments", nargs="+", choices=manifest.names(), default=manifest.names(),
                         metavar="NAME", help="the assignments to measure (default: all)")
     parser.add_argument("--record", action="store_true", help="also write the results to benchmarks/recorded/autograde.txt")
     args = parser.parse_args()

@@ -16,7 +16,7 @@ until the centres stop moving, which is clear but slow and memory-hungry. Here
   the centres move by less than ``1e-4`` times the data's mean variance.
 
 Given the same starting centres it reaches the same clustering as scikit-learn's ``KMeans`` and, with
-``tol=0``, as :func:`gmmlab.kmeans` (``tests/test_estimator.py``). Memory beyond the data is
+``tol=0``, as :func:`gmmlab.kmeans` (``tests/package/test_estimator.py``). Memory beyond the data is
 one centred copy of it, O(rows per block x K), and a few arrays of length N (2 + log K of them while
 seeding, the candidates' distances).
 """

@@ -12,7 +12,7 @@ from ._checks import check_data, check_responsibilities, check_weights
 from .likelihood import logsumexp
 
 
-def check_binary(X):
+def _check_binary(X):
     """Return ``X`` as a float array of shape (N, D) whose entries are all 0 or 1, or raise ``ValueError``."""
     X = check_data(X)
     not_binary = (X != 0) & (X != 1)
@@ -25,7 +25,7 @@ def check_binary(X):
     return X
 
 
-def check_bernoulli_means(means, n_components, n_features):
+def _check_bernoulli_means(means, n_components, n_features):
     """Return the Bernoulli means as a float array of shape (K, D) with entries in [0, 1]."""
     means = np.asarray(means, dtype=np.float64)
     if means.shape != (n_components, n_features):
@@ -40,10 +40,10 @@ def check_bernoulli_means(means, n_components, n_features):
 
 
 def _check_bernoulli_mixture(X, weights, means):
-    X = check_binary(X)
+    X = _check_binary(X)
     weights = np.asarray(weights, dtype=np.float64)
     weights = check_weights(weights, weights.shape[0] if weights.ndim == 1 else None)
-    means = check_bernoulli_means(means, weights.shape[0], X.shape[1])
+    means = _check_bernoulli_means(means, weights.shape[0], X.shape[1])
     return X, weights, means
 
 
@@ -82,9 +82,9 @@ def bernoulli_log_pmf(X, means):
     array([[0.72, 0.25],
            [0.18, 0.25]])
     """
-    X = check_binary(X)
+    X = _check_binary(X)
     means = np.asarray(means, dtype=np.float64)
-    means = check_bernoulli_means(means, means.shape[0] if means.ndim == 2 else -1, X.shape[1])
+    means = _check_bernoulli_means(means, means.shape[0] if means.ndim == 2 else -1, X.shape[1])
     return _log_pmf(X, means)
 
 
@@ -189,7 +189,7 @@ def bernoulli_m_step(X, responsibilities):
     (array([0.5, 0.5]), array([[1.   , 0.333],
            [0.333, 0.333]]))
     """
-    X = check_binary(X)
+    X = _check_binary(X)
     return _m_step(X, check_responsibilities(responsibilities, X.shape[0]))
 
 

@@ -43,6 +43,13 @@ def use_style():
 
     Every chapter calls this once, before its first figure. The inline backend is loaded first, since loading
     it resets the figure formats.
+
+    Returns
+    -------
+    None
+        Updates ``matplotlib.rcParams`` with ``STYLE`` (the palette ``PALETTE`` as colour cycle, the
+        ``cividis`` colour map, 12 pt text, 7 x 3.6 inch figures). In an IPython session whose backend is the
+        inline one, it also sets the inline figure formats to SVG and PDF; elsewhere it changes nothing else.
     """
     mpl.rcParams.update(STYLE)
     try:
@@ -56,7 +63,19 @@ def use_style():
 
 
 def component_colors(n_components):
-    """RGB colours of K components, shape (K, 3), from the course palette (cycled)."""
+    """RGB colours of K components, shape (K, 3), from the course palette (cycled).
+
+    Parameters
+    ----------
+    n_components : int
+        Number of components K.
+
+    Returns
+    -------
+    ndarray of shape (K, 3)
+        Row ``k`` is the RGB colour of ``PALETTE[k % len(PALETTE)]``, each channel in [0, 1]; after the
+        eight colours of the palette the colours repeat.
+    """
     return np.array([to_rgb(PALETTE[k % len(PALETTE)]) for k in range(n_components)])
 
 
@@ -67,6 +86,23 @@ def match_components(means, reference_means):
     per-component array indexed the same way: responsibilities ``[:, order]``, covariances ``[order]``) gives
     component ``j`` the colour and marker of reference component ``j``, so the same cluster looks the same in
     every panel. The matching minimises the total squared distance between paired means (Hungarian method).
+
+    Parameters
+    ----------
+    means : array-like of shape (K, D)
+        The means to reorder, for example of a fitted mixture or a clustering.
+    reference_means : array-like of shape (K, D)
+        The means whose numbering (and so colours and markers) is to be kept.
+
+    Returns
+    -------
+    order : ndarray of shape (K,)
+        A permutation of ``0 .. K-1``: ``means[order[j]]`` is the mean paired with ``reference_means[j]``.
+
+    Raises
+    ------
+    ValueError
+        If ``means`` is not 2-D or ``reference_means`` does not have the same shape.
     """
     means = np.asarray(means, dtype=float)
     reference_means = np.asarray(reference_means, dtype=float)
@@ -85,6 +121,18 @@ def integer_ticks(ax, axis="x"):
     """Put ticks on whole numbers only, for an axis that counts (iterations, components).
 
     At most six ticks, so that the labels of a narrow panel do not run into each other at the style's 12 pt.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The Axes whose ticks to set.
+    axis : {"x", "y", "xy"}, default="x"
+        The axis or axes that count: each letter names one.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``, its major tick locator on the named axes replaced.
     """
     for name in axis:
         getattr(ax, f"{name}axis").set_major_locator(MaxNLocator(nbins=6, integer=True))
@@ -100,6 +148,23 @@ def plot_responsibilities(X, responsibilities, ax=None, **scatter_kwargs):
 
     A point owned by one component takes that component's colour; a point shared half and half takes the
     blend. 1-D data is drawn along the horizontal axis.
+
+    Parameters
+    ----------
+    X : array-like of shape (N, D)
+        The data points, one per row; only the first two coordinates are drawn (the first only, on the
+        horizontal axis, when D = 1).
+    responsibilities : array-like of shape (N, K)
+        Responsibilities :math:`r_{nk}`, each row summing to 1, for example from ``gmmlab.e_step``.
+    ax : matplotlib Axes, optional
+        The Axes to draw on; the current Axes by default.
+    **scatter_kwargs : dict
+        Passed to ``ax.scatter`` (the marker size ``s`` is 12 unless given); not ``c``, which this sets.
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on.
     """
     ax = _axes(ax)
     X = np.asarray(X, dtype=float)
@@ -115,6 +180,29 @@ def plot_clusters(X, labels, ax=None, centers=None, n_clusters=None, **scatter_k
     """Scatter 2-D data by hard cluster label: cluster k in ``PALETTE[k]`` with marker ``MARKERS[k]``.
 
     ``centers`` (K, 2), if given, are drawn as black crosses edged in white, visible on points of any colour.
+
+    Parameters
+    ----------
+    X : array-like of shape (N, D)
+        The data points, one per row, D >= 2; the first two coordinates are drawn.
+    labels : array-like of int, shape (N,)
+        The cluster of each point, in ``0 .. K-1``.
+    ax : matplotlib Axes, optional
+        The Axes to draw on; the current Axes by default.
+    centers : array-like of shape (K, 2), optional
+        Cluster centres to mark; not drawn by default.
+    n_clusters : int, optional
+        The number of clusters K, so that a cluster with no points still counts; by default
+        ``labels.max() + 1``, and at least ``len(centers)`` when ``centers`` is given. Points with a label
+        of ``n_clusters`` or more are not drawn.
+    **scatter_kwargs : dict
+        Passed to ``ax.scatter`` for every cluster (the marker size ``s`` is 8 unless given); not ``color``,
+        ``marker`` or ``linewidths``, which this sets.
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on.
     """
     ax = _axes(ax)
     X = np.asarray(X, dtype=float)
@@ -148,6 +236,28 @@ def plot_ellipses(means, covariances, ax=None, n_std=(1.0, 2.0), colors=None, **
 
     The mean is a thick cross in the component's colour with a black edge, visible on the component's own points.
     The ellipse axes are the covariance's eigenvectors with half-lengths ``n_std * sqrt(eigenvalue)``.
+
+    Parameters
+    ----------
+    means : array-like of shape (K, D)
+        Component means, D >= 2; the first two coordinates are drawn.
+    covariances : array-like of shape (K, D, D)
+        Component covariances; the top-left 2 x 2 block of each (the covariance of the first two
+        coordinates) is drawn.
+    ax : matplotlib Axes, optional
+        The Axes to draw on; the current Axes by default.
+    n_std : float or sequence of float, default=(1.0, 2.0)
+        The number of standard deviations of each ellipse; one ellipse per value.
+    colors : sequence of K matplotlib colours, optional
+        The colour of each component; the course palette (``component_colors(K)``) by default.
+    **patch_kwargs : dict
+        Passed to each ``matplotlib.patches.Ellipse`` (line width ``lw`` 1.5 and ``zorder`` 3 unless given);
+        not ``fill`` or ``edgecolor``, which this sets.
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on, its view rescaled to the ellipses.
     """
     ax = _axes(ax)
     means = np.asarray(means, dtype=float)
@@ -169,7 +279,33 @@ def plot_ellipses(means, covariances, ax=None, n_std=(1.0, 2.0), colors=None, **
 
 
 def plot_density_contours(weights, means, covariances, ax=None, levels=8, resolution=150, limits=None, **kwargs):
-    """Contours of the 2-D mixture density over ``limits`` ((xmin, xmax), (ymin, ymax)) or the current view."""
+    """Contours of the 2-D mixture density over ``limits`` ((xmin, xmax), (ymin, ymax)) or the current view.
+
+    Parameters
+    ----------
+    weights : array-like of shape (K,)
+        Mixture weights, non-negative and summing to 1.
+    means : array-like of shape (K, 2)
+        Component means.
+    covariances : array-like of shape (K, 2, 2)
+        Component covariances, each symmetric positive definite.
+    ax : matplotlib Axes, optional
+        The Axes to draw on; the current Axes by default.
+    levels : int or array-like, default=8
+        Passed to ``ax.contour``: the number of contour levels, or the density values to draw.
+    resolution : int, default=150
+        The density is evaluated on a grid of ``resolution`` x ``resolution`` points.
+    limits : ((xmin, xmax), (ymin, ymax)), optional
+        The region to evaluate the density over; the current limits of ``ax`` by default, so draw the data
+        first.
+    **kwargs : dict
+        Passed to ``ax.contour`` (``colors`` "0.3" and ``linewidths`` 0.8 unless given).
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on.
+    """
     ax = _axes(ax)
     if limits is None:
         limits = (ax.get_xlim(), ax.get_ylim())
@@ -189,6 +325,29 @@ def plot_mixture_1d(weights, means, variances, ax=None, data=None, x=None, show_
 
     ``means`` and ``variances`` may have shape (K,), (K, 1) or (K, 1, 1). ``data``, if given, is drawn as
     discs on the horizontal axis.
+
+    Parameters
+    ----------
+    weights : array-like of shape (K,)
+        Mixture weights :math:`\pi_k`.
+    means : array-like of shape (K,), (K, 1) or (K, 1, 1)
+        Component means :math:`\mu_k`.
+    variances : array-like of shape (K,), (K, 1) or (K, 1, 1)
+        Component variances :math:`\sigma_k^2`, positive.
+    ax : matplotlib Axes, optional
+        The Axes to draw on; the current Axes by default.
+    data : array-like of shape (N,) or (N, 1), optional
+        Data points to draw on the horizontal axis; none by default.
+    x : array of shape (M,), optional
+        The points at which the densities are drawn; by default 600 points spanning 3.5 standard deviations
+        of the widest component around every mean (and the data, with a margin of 1).
+    show_components : bool, default=True
+        Draw the weighted components as well as the mixture.
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on, its axes labelled; every curve (and the data) carries a label for ``ax.legend()``.
     """
     ax = _axes(ax)
     weights = np.ravel(weights)
@@ -217,7 +376,25 @@ def plot_mixture_1d(weights, means, variances, ax=None, data=None, x=None, show_
 
 
 def plot_lower_bound(values, ax=None, label=None, **kwargs):
-    """Plot a lower bound (or log-likelihood) against the EM iteration, starting at iteration 0."""
+    """Plot a lower bound (or log-likelihood) against the EM iteration, starting at iteration 0.
+
+    Parameters
+    ----------
+    values : array-like of shape (T + 1,)
+        The value at each iteration, ``values[0]`` at the initialisation, for example
+        ``run_em(...).log_likelihoods``.
+    ax : matplotlib Axes, optional
+        The Axes to draw on; the current Axes by default.
+    label : str, optional
+        The line's label in a legend.
+    **kwargs : dict
+        Passed to ``ax.plot`` (``marker`` "o" and ``markersize`` 3 unless given).
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on, with whole-number iteration ticks and labelled axes.
+    """
     ax = _axes(ax)
     values = np.asarray(values, dtype=float)
     kwargs.setdefault("marker", "o")

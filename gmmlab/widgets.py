@@ -322,12 +322,20 @@ def em_stepper(X, weights, means, covariances, *, max_iter=50, tol=1e-8, reg_cov
     Parameters
     ----------
     X : array of shape (N, D)
+        The data points, one per row; for D > 2 the first two coordinates are drawn.
     weights : array of shape (K,)
+        Initial mixture weights, non-negative and summing to 1.
     means : array of shape (K, D)
+        Initial component means.
     covariances : array of shape (K, D, D)
-    max_iter, tol, reg_covar
-        Passed to :func:`gmmlab.run_em`; ``max_iter`` must be at least 1.
-    **kwargs
+        Initial component covariances, each symmetric positive definite.
+    max_iter : int, default=50
+        Largest number of iterations, passed to :func:`gmmlab.run_em`; must be at least 1.
+    tol : float, default=1e-8
+        Passed to :func:`gmmlab.run_em`: stop when an iteration raises the log-likelihood by less than this.
+    reg_covar : float, default=0.0
+        Passed to :func:`gmmlab.run_em`: added to the diagonal of every covariance.
+    **kwargs : dict
         Passed to :class:`EMStepper` (``interval`` in ms between frames when playing, ``figsize``, ``dpi``).
 
     Returns

@@ -4,7 +4,7 @@ Binder (repo2docker) reads binder/requirements.txt, then runs binder/postBuild (
 The Binder image needs less than the course environment (no book build, no nbgrader, no tests), so this
 script installs only the packages in TOP_LEVEL into a scratch virtual environment, constrained to the
 course lock, and writes its ``pip freeze``: every package Binder installs is pinned, and every pin is the
-lock's. ``tests/test_binder_requirements.py`` checks both, and that the list covers every import of the
+lock's. ``tests/deploy/test_binder_requirements.py`` checks both, and that the list covers every import of the
 chapters and the assignments.
 
 Usage (``make binder-lock``): python3.11 tools/binder_requirements.py

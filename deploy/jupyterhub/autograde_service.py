@@ -1,10 +1,10 @@
 """The Hub-managed service that autogrades the course: ``/services/gmmlab-autograde/`` (book/jupyterhub.md).
 
-The course's grader (gmmlab/grading) runs every submission in a bubblewrap sandbox as a throwaway uid, which only
+The course's grader (gmmlab_course) runs every submission in a bubblewrap sandbox as a throwaway uid, which only
 root can switch to; the formgrader runs as the unprivileged grader account, so autograding is this separate
 service, started by the Hub as root and reachable only by the ``instructors-gmmlab`` group (the Hub checks the
 ``access:services!service=gmmlab-autograde`` scope). It runs the course's own command,
-``python -m gmmlab.grading.parallel <assignment> --jobs <cores>``, in the course directory, one class at a time,
+``python -m gmmlab_course.parallel <assignment> --jobs <cores>``, in the course directory, one class at a time,
 and gives the files it made back to the course's owner, so the formgrader can generate feedback from them.
 
 - ``GET  /services/gmmlab-autograde/``                     a page listing the assignments, with an Autograde button
@@ -27,6 +27,8 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
+from gmmlab_course.gradebook import submissions
+
 COURSE_ROOT = Path(os.environ.get("GMMLAB_HUB_COURSE_ROOT", "/srv/gmmlab/course"))
 PREFIX = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
 JOBS = {}  # {assignment: {"state", "returncode", "log"}}
@@ -35,8 +37,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 def assignments():
     """The assignments with submissions collected in the course directory."""
-    submitted = COURSE_ROOT / "submitted"
-    return sorted({a.name for a in submitted.glob("*/*") if a.is_dir()}) if submitted.is_dir() else []
+    return sorted(submissions(COURSE_ROOT))
 
 
 def give_back(paths):
@@ -51,7 +52,7 @@ def give_back(paths):
 
 
 def grade(assignment, force):
-    command = [sys.executable, "-m", "gmmlab.grading.parallel", assignment, "--jobs", str(os.cpu_count() or 1)]
+    command = [sys.executable, "-m", "gmmlab_course.parallel", assignment, "--jobs", str(os.cpu_count() or 1)]
     result = subprocess.run(command + (["--force"] if force else []), cwd=COURSE_ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     give_back([COURSE_ROOT / "autograded", COURSE_ROOT / "gradebook.db", COURSE_ROOT / ".gmmlab"])

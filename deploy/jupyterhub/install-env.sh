@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The Hub's software, at PREFIX (default /opt/gmmlab-hub), readable by every user:
 #   PREFIX/venv   the course environment with JupyterHub (deploy/jupyterhub/requirements.txt, pinned as
-#                 requirements/lock.txt) and gmmlab, on Debian's python3.11, which every user can run (a Python
+#                 requirements/lock.txt) and gmmlab with its course tools (gmmlab_course), on Debian's python3.11, which every user can run (a Python
 #                 built under /root, as pyenv's, would be out of the students' reach);
 #   PREFIX/proxy  configurable-http-proxy from npm (deploy/jupyterhub/package-lock.json).
 # Run as root. Idempotent: it reinstalls only what changed (gmmlab is reinstalled when its sources change).
-# setup.sh runs it; `make test` runs it for the test's own prefix (tests/test_jupyterhub.py).
+# setup.sh runs it; `make test` runs it for the test's own prefix (tests/deploy/test_jupyterhub.py).
 set -euo pipefail
 
 PREFIX=${1:-/opt/gmmlab-hub}
@@ -45,11 +45,11 @@ if [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$inputs" ]; then
   changed=1
 fi
 
-gmmlab=$(cd "$REPO" && find gmmlab pyproject.toml -type f \
+gmmlab=$(cd "$REPO" && find gmmlab gmmlab_course pyproject.toml -type f \
   -not -path '*/__pycache__/*' | sort | xargs sha256sum | sha256sum | cut -c1-16)
 if [ "$(cat "$VENV/.gmmlab" 2>/dev/null)" != "$gmmlab" ]; then
   build=$(mktemp -d)  # a clean copy, so no build files land in the repository
-  (cd "$REPO" && tar cf - pyproject.toml README.md LICENSE gmmlab) | tar xf - -C "$build"
+  (cd "$REPO" && tar cf - pyproject.toml README.md LICENSE gmmlab gmmlab_course) | tar xf - -C "$build"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
     --force-reinstall "$build"
   rm -rf "$build"

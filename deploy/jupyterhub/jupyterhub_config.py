@@ -10,7 +10,7 @@ environment. Roles are Hub groups (the names nbgrader's documentation uses for a
   ``gmmlab-autograde``, which runs the course's sandboxed grader as root (it needs throwaway uids).
 
 Paths and ports come from environment variables (set in /etc/gmmlab-hub/env by setup.sh), with the one-machine
-defaults below; tests/test_jupyterhub.py points them at a temporary machine.
+defaults below; tests/deploy/test_jupyterhub.py points them at a temporary machine.
 """
 
 import os
@@ -94,7 +94,7 @@ c.JupyterHub.services = [
             "JUPYTERHUB_DEFAULT_URL": "/formgrader",
         },
     },
-    # Autograding: the course's sandboxed grader (gmmlab/grading), run as root in the course directory
+    # Autograding: the course's sandboxed grader (gmmlab_course), run as root in the course directory
     {
         "name": f"{COURSE}-autograde",
         "url": f"http://127.0.0.1:{port('AUTOGRADE', 9998)}",

@@ -11,4 +11,4 @@ c.CourseDirectory.course_id = "gmmlab"
 # Collect takes each student's submission only from the account it is named after: a submission that alice made
 # under bob's name (`nbgrader submit --student=bob`, or a folder written into the exchange by hand) is left in the
 # exchange with a warning, and bob's own latest submission is collected.
-c.ExchangeFactory.collect = "gmmlab.grading.exchange.OwnerCheckedCollect"
+c.ExchangeFactory.collect = "gmmlab_course.collect.OwnerCheckedCollect"

@@ -4,7 +4,7 @@
 # the gradebook, the exchange and every account. book/jupyterhub.md describes what it makes and how to use it.
 #
 # Every path and port can be moved with an environment variable (the defaults are the one-machine layout);
-# tests/test_jupyterhub.py uses them to set up a temporary machine:
+# tests/deploy/test_jupyterhub.py uses them to set up a temporary machine:
 #   GMMLAB_HUB_PREFIX         /opt/gmmlab-hub                     course environment, JupyterHub, proxy
 #   GMMLAB_HUB_ETC            /etc/gmmlab-hub                     Hub configuration, env file, admin token
 #   GMMLAB_HUB_STATE          /var/lib/gmmlab-hub                 the Hub's database and cookie secret

@@ -2,8 +2,11 @@
 
 In your own notebook they check your functions directly, so a test cell tells you what is wrong while you work.
 When the course autogrades a submission, the same test cells run in a separate, trusted process and your
-functions run in a sandbox from which they are called (``gmmlab.grading.autograde``): nothing a notebook defines
-or changes can alter what a test checks.
+functions run in a sandbox from which they are called (the course's grader, ``gmmlab_course.autograde``, which
+:func:`connect` s these checks to the sandbox): nothing a notebook defines or changes can alter what a test checks.
+
+Only this module, ``wire`` and ``_server`` run on the student's side; the grader copies exactly these three into
+each sandbox. Nothing here imports the course's instructor tools.
 """
 
 import copy
@@ -17,8 +20,19 @@ __all__ = ["as_array", "expect", "expect_close", "given", "graded", "grading_rng
 
 LIBRARIES = ("gmmlab", "sklearn")  # a graded function gets no points for calling these
 GIVEN = {}  # id -> the course function a notebook hands out ready-made (filled by its setup cell, see given)
-_remote = None  # set by the trusted grader while it runs test cells
+_remote = None  # the sandbox, while the trusted grader runs test cells (see connect)
 _MISSING = object()
+
+
+def connect(remote):
+    """Make the checks call the student's functions through ``remote`` (the grader's link to a sandbox).
+
+    The trusted grader connects before it runs a notebook's test cells and disconnects (``connect(None)``) after;
+    ``remote.function(name, banned, replace)`` returns the student's function and ``remote.rng()`` the hidden
+    tests' random numbers.
+    """
+    global _remote
+    _remote = remote
 
 
 def graded(name, banned=None, replace=None):
@@ -37,7 +51,7 @@ def given(*functions):
 
     A later problem set imports the answers of an earlier one from the course package instead of printing them;
     its setup cell calls ``given(e_step, m_step)``. Only gmmlab's own functions can be given, and the grading
-    sandbox of each assignment holds only the ones that assignment gives (``gmmlab.grading.sandbox``).
+    sandbox of each assignment holds only the ones that assignment gives (the course manifest, ``gmmlab_course/course.toml``).
     """
     for function in functions:
         module = str(getattr(function, "__module__", None) or "")

@@ -12,7 +12,7 @@ page.
 
 ``_config.yml`` points at the copies: Sphinx's ``mathjax_path`` and myst-nb's ``nb_ipywidgets_js`` (both
 relative to ``_static``, hence the leading ``../``). The paths below and those in ``_config.yml`` must agree;
-``tests/browser/test_book_html.py`` checks that every page loads them from here, and nothing from anywhere else.
+``tests/deploy/browser/test_book_html.py`` checks that every page loads them from here, and nothing from anywhere else.
 """
 
 import os

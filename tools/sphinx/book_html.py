@@ -1,6 +1,6 @@
 """Small fixes to the book's HTML, so that every page loads cleanly and passes the accessibility scan.
 
-Loaded by ``_config.yml`` (``sphinx: local_extensions``); ``tests/browser/test_book_html.py`` checks the
+Loaded by ``_config.yml`` (``sphinx: local_extensions``); ``tests/deploy/browser/test_book_html.py`` checks the
 result in a browser.
 
 * Every inline script is included once: sphinx-thebe and sphinx-togglebutton register their inline

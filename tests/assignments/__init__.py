@@ -1,1 +1,0 @@
-"""Test support for the graded assignments: temporary nbgrader courses and the catalogue of common mistakes."""

@@ -1,0 +1,161 @@
+"""The graded assignments: solutions/ and exercises/ are consistent, and the autograder is trustworthy.
+
+One autograding run per assignment grades, as separate students, the solution, the unmodified exercise and
+every entry of the catalogue of common mistakes (tests/course/mistakes.py). All of it happens in
+temporary nbgrader courses; nothing is written into the repository.
+"""
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from nbgrader.utils import is_grade, is_solution
+
+from gmmlab_course import coursedir as course
+from gmmlab_course import manifest
+from mistakes import MISTAKES
+
+pytestmark = [pytest.mark.slow(minutes=3.5), pytest.mark.root]
+
+REPO = course.REPO
+ASSIGNMENTS = course.ASSIGNMENTS
+
+
+def balanced_groups(n=2):
+    """The assignments in ``n`` temporary courses graded side by side (the machine has two cores), balanced by the
+    CPU time a submission takes to grade (the manifest's grading_cpu) times the number of simulated students."""
+    load = {a.name: a.grading_cpu * (2 + sum(m.assignment == a.name for m in MISTAKES)) for a in manifest.assignments()}
+    groups = [[] for _ in range(n)]
+    for name in sorted(load, key=load.get, reverse=True):
+        min(groups, key=lambda g: sum(load[a] for a in g)).append(name)
+    return [g for g in groups if g]
+
+
+GROUPS = balanced_groups()
+
+
+def notebook(folder, assignment):
+    return course.read_notebook(REPO / folder / assignment / f"{assignment}.ipynb")
+
+
+def _grade_group(root, assignments):
+    course.make_course(root, assignments)
+    logs = {}
+    for assignment in assignments:
+        course.place(root, "solution", assignment, course.correct_submission(root, assignment))
+        course.place(root, "blank", assignment, course.release_notebook(root, assignment))
+        for mistake in MISTAKES:
+            if mistake.assignment == assignment:
+                answers = {mistake.function: mistake.source.strip("\n")}
+                course.place(root, mistake.name, assignment, course.correct_submission(root, assignment, **answers))
+        logs[assignment] = course.autograde(root, assignment).stdout
+    return {assignment: (root, logs[assignment]) for assignment in assignments}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """{assignment: (course root, autograde log)} after grading every simulated student."""
+    base = tmp_path_factory.mktemp("graded")
+    with ThreadPoolExecutor(max_workers=len(GROUPS)) as pool:
+        parts = list(pool.map(lambda item: _grade_group(base / f"course{item[0]}", item[1]), enumerate(GROUPS)))
+    return {assignment: value for part in parts for assignment, value in part.items()}
+
+
+# ----------------------------------------------------------------------------- the committed notebooks
+
+
+@pytest.mark.parametrize("folder", ["solutions", "exercises"])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_notebooks_are_committed_without_outputs(folder, assignment):
+    for cell in notebook(folder, assignment)["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{folder}/{assignment}: clear the outputs"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_exercises_hold_no_solutions_or_hidden_tests(assignment):
+    text = (REPO / "exercises" / assignment / f"{assignment}.ipynb").read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "Model answer", "Rubric"):
+        assert marker not in text, f"exercises/{assignment} contains {marker!r}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_points_match_what_the_notebook_states(assignment):
+    nb = notebook("solutions", assignment)
+    total, _ = manifest.points(nb)
+    assert f"**{total:g} points" in nb.cells[0].source
+    # every graded function has a visible test and at least one hidden test
+    functions = [course.grade_id(c) for c in nb.cells if is_solution(c) and c.cell_type == "code"]
+    tests = [course.grade_id(c) for c in nb.cells if is_grade(c) and c.cell_type == "code"]
+    for function in functions:
+        assert f"test_{function}_visible" in tests
+        assert any(t.startswith(f"test_{function}_") and t != f"test_{function}_visible" for t in tests)
+
+
+def test_exercises_are_what_nbgrader_generates_from_solutions(graded):
+    """exercises/ is exactly nbgrader generate_assignment's output for solutions/ (run `make exercises`)."""
+    for assignment in ASSIGNMENTS:
+        root, _ = graded[assignment]
+        fresh = root / "exercises" / assignment
+        committed = REPO / "exercises" / assignment
+        fresh_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+        committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+        assert fresh_files == committed_files, f"exercises/{assignment} has other files than nbgrader makes; run `make exercises`"
+        for name in fresh_files:
+            assert (fresh / name).read_bytes() == (committed / name).read_bytes(), (
+                f"exercises/{assignment}/{name} differs from what nbgrader generates from solutions/; run `make exercises`"
+            )
+
+
+def test_the_catalogue_covers_every_assignment():
+    assert len(MISTAKES) >= 50
+    assert {m.assignment for m in MISTAKES} == set(ASSIGNMENTS)
+    assert len({m.name for m in MISTAKES}) == len(MISTAKES)
+    for mistake in MISTAKES:
+        ids = {course.grade_id(c) for c in notebook("solutions", mistake.assignment).cells}
+        assert mistake.function in ids and mistake.test in ids, mistake.name
+
+
+# ----------------------------------------------------------------------------- the autograder
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solutions_score_full_marks(graded, assignment):
+    root, log = graded[assignment]
+    scores = course.scores(root, assignment, "solution")
+    assert scores, log[-3000:]
+    for name, (score, maximum) in scores.items():
+        if name.startswith("test_"):
+            assert score == maximum, f"{name}: {course.messages(root, assignment, 'solution').get(name)}"
+        else:  # written answers wait for the grader
+            assert name.startswith("written_")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_unmodified_exercises_score_zero(graded, assignment):
+    root, log = graded[assignment]
+    scores = course.scores(root, assignment, "blank")
+    assert scores and all(score == 0 for score, _ in scores.values()), scores
+    messages = course.messages(root, assignment, "blank")
+    assert all("is not implemented yet" in text for name, text in messages.items() if name.startswith("test_"))
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[m.name for m in MISTAKES])
+def test_each_common_mistake_loses_points_with_its_message(graded, mistake):
+    root, log = graded[mistake.assignment]
+    scores = course.scores(root, mistake.assignment, mistake.name)
+    score, maximum = scores[mistake.test]
+    message = course.messages(root, mistake.assignment, mistake.name).get(mistake.test, "")
+    assert score < maximum, f"{mistake.name} passed {mistake.test}"
+    assert mistake.message in message, f"{mistake.name}: {mistake.test} says {message!r}"
+    # graded as in the student's kernel: the function's visible test loses its point with the same message
+    visible = f"test_{mistake.function}_visible"
+    message = course.messages(root, mistake.assignment, mistake.name).get(visible, "")
+    assert scores[visible][0] < scores[visible][1] and mistake.visible in message, f"{mistake.name}: {visible} says {message!r}"
+    # the mistake costs no points in the tests of other functions (they run with independent stand-ins)
+    own = {name for name in scores if re.match(rf"test_{re.escape(mistake.function)}_", name)}
+    for name, (score, maximum) in scores.items():
+        if name.startswith("test_") and name not in own:
+            assert score == maximum, f"{mistake.name} also lost points on {name}: {course.messages(root, mistake.assignment, mistake.name).get(name)}"

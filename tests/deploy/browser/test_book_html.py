@@ -1,0 +1,504 @@
+"""The built HTML book, read the way a student reads it: in a browser, with no network.
+
+``make test`` builds the book first (``make book``: jupyter-book build, in which Sphinx copies MathJax and
+the widget manager into ``_build/html/_vendor``, see tools/offline/assets.py). This module serves ``_build/html``
+with ``python -m http.server`` on 127.0.0.1, visits every page once in Debian's Chromium and checks:
+
+* every page loads with no console error, no uncaught exception, no failed request and no HTTP error;
+* no request leaves 127.0.0.1 (MathJax, require.js and the widget manager come from ``_vendor/``);
+* MathJax typeset every formula and no raw TeX is left in the text;
+* every image in the content has a real alt text (not empty, not a file name);
+* every internal link points at a file of the site and every #anchor at an id of its page;
+* the search page finds "responsibilities";
+* every executable page has its launch (Binder, JupyterLab) and download (.ipynb, source) buttons, with
+  launch URLs that have no double slash and name a file of the repository;
+* pages with widget state load the widget manager from ``_vendor/`` and render their widgets, and no other
+  page loads it;
+* axe-core finds no serious or critical accessibility violation, at 390, 800 and 1280 px;
+* at 390, 800 and 1280 px the menu button opens the chapter list and a chapter is reachable from it, with one
+  search button in sight; no page scrolls sideways; at 1280 px no display equation is wider than its box;
+* every figure is SVG or has at least twice the pixels it is shown at;
+* the EM stepper (gmmlab.widgets.em_animation) moves with no kernel and no network.
+
+Every list the checks iterate over must be non-empty: an empty site fails, it does not pass.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+import yaml
+
+from browser.kit import HTML, REPO, NetworkGuard, background_server, free_port, is_notebook_source
+
+pytestmark = [pytest.mark.slow(minutes=4), pytest.mark.browser]
+
+VENDOR_SCRIPTS = {
+    "mathjax": "_vendor/mathjax/tex-mml-chtml.js",
+    "requirejs": "_vendor/requirejs/require.js",
+    "widgets": "_vendor/html-manager/embed-amd.js",
+    "widgets-config": "_vendor/widgets-config.js",
+}
+
+# Runs in the page after it loaded: waits for MathJax (if the page loads it) to finish typesetting.
+WAIT_FOR_MATHJAX = """async () => {
+    if (!document.querySelector('script[src*="tex-mml-chtml"]')) return 'no mathjax';
+    for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+        await new Promise(r => setTimeout(r, 50));
+    if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) return 'mathjax did not start';
+    await MathJax.startup.promise;
+    return 'typeset';
+}"""
+
+# Waits (up to 20 s) until the widget manager rendered every widget view of the page.
+WAIT_FOR_WIDGETS = """async () => {
+    const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+    for (let i = 0; i < 400; i++) {
+        const rendered = Array.from(views).filter(s => s.parentElement.querySelector('.jupyter-widgets'));
+        if (rendered.length === views.length) break;
+        await new Promise(r => setTimeout(r, 50));
+    }
+}"""
+
+# Everything the checks need from one page, read from the live DOM.
+COLLECT = r"""() => {
+    const main = document.querySelector('main') || document.body;
+    const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .MathJax';
+    const rawTex = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const tex = /\\[A-Za-z]{2,}|\\[()\[\]]|\$\$|\$[^$\s][^$]*\\[A-Za-z]+[^$]*\$/;
+    while (walker.nextNode()) {
+        const node = walker.currentNode, el = node.parentElement;
+        if (!el || el.closest(skip)) continue;
+        const style = getComputedStyle(el);
+        if (style.display === 'none' || style.visibility === 'hidden') continue;
+        if (tex.test(node.textContent)) rawTex.push(node.textContent.trim().slice(0, 160));
+    }
+    const math = Array.from(document.querySelectorAll('.math'));
+    return {
+        url: location.href,
+        ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.getAttribute('name')),
+        links: Array.from(document.querySelectorAll('a[href]')).map(a => ({raw: a.getAttribute('href'), href: a.href})),
+        images: Array.from(main.querySelectorAll('img')).map(img => ({
+            src: img.getAttribute('src') || '', alt: img.getAttribute('alt'),
+            loaded: img.complete && img.naturalWidth > 0,
+            naturalWidth: img.naturalWidth, shownWidth: img.getBoundingClientRect().width})),
+        pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        displayOverflow: Array.from(document.querySelectorAll('div.math > mjx-container'))
+            .filter(c => c.scrollWidth - c.clientWidth > 1)
+            .map(c => (c.parentElement.id || '') + ': ' + c.parentElement.textContent.trim().slice(0, 80)),
+        rawTex: rawTex,
+        mathCount: math.length,
+        mathUntypeset: math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.trim().slice(0, 120)),
+        mjxCount: document.querySelectorAll('mjx-container').length,
+        scripts: Array.from(document.querySelectorAll('script[src]')).map(s => s.src),
+        launch: Array.from(document.querySelectorAll('.dropdown-launch-buttons a[href]')).map(a => a.href),
+        download: Array.from(document.querySelectorAll('.dropdown-download-buttons a[href]')).map(a => a.href),
+        widgetState: !!document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]'),
+        widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
+        widgetsRendered: Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'))
+            .filter(s => s.parentElement.querySelector('.jupyter-widgets')).length,
+        requireLoaded: typeof window.requirejs === 'function',
+        widgetManagerLoaded: typeof window.requirejs === 'function' &&
+            window.requirejs.defined('@jupyter-widgets/html-manager/dist/libembed-amd'),
+    };
+}"""
+
+
+def toc_documents():
+    """Every document the table of contents lists (root, chapters, sections), as docnames."""
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    found = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                found.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({key: value for key, value in toc.items() if key != "root"})
+    return [str(Path(doc).with_suffix("")) for doc in found]
+
+
+def source_of(docname):
+    """The repository file a docname was built from (book/kmeans -> book/kmeans.md), or None."""
+    for suffix in (".ipynb", ".md", ".rst"):
+        if (REPO / f"{docname}{suffix}").is_file():
+            return REPO / f"{docname}{suffix}"
+    return None
+
+
+def site_pages():
+    """The HTML pages of the built site (everything but the asset folders _static, _sources, _vendor, ...)."""
+    return sorted(
+        path.relative_to(HTML).as_posix()
+        for path in HTML.rglob("*.html")
+        if not path.relative_to(HTML).parts[0].startswith("_")
+    )
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"no built book at {HTML}: run `make book` first (make test does)")
+    for name, script in VENDOR_SCRIPTS.items():
+        if not (HTML / script).is_file():
+            pytest.fail(f"{name} is not served by the built book ({script} missing): run `make book`")
+    port = free_port()
+    command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(HTML)]
+    url = f"http://127.0.0.1:{port}/"
+    with background_server(command, url=url, what="http.server", timeout=30):
+        yield url
+
+
+WIDTHS = (390, 800, 1280)  # a phone, a tablet, a laptop (with both sidebars)
+
+
+def visit_all(site, browser, width):
+    """Visit every page once at ``width``; return {page: what it showed} (see COLLECT), its errors and its axe scan."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    pages = site_pages()
+    assert pages, f"the built site at {HTML} has no pages"
+    axe = Axe()
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    guard = NetworkGuard().attach(context)
+    results = {}
+    try:
+        for name in pages:
+            page = context.new_page()
+            events = {"console": [], "pageerror": [], "failed": [], "http": []}
+            page.on("console", lambda m, e=events: m.type == "error" and e["console"].append(m.text))
+            page.on("pageerror", lambda error, e=events: e["pageerror"].append(str(error)))
+            page.on("requestfailed", lambda r, e=events: e["failed"].append(f"{r.url} ({r.failure})"))
+            page.on("response", lambda r, e=events: r.status >= 400 and e["http"].append(f"{r.status} {r.url}"))
+            page.goto(site + name, wait_until="load")
+            page.wait_for_load_state("networkidle")
+            events["mathjax"] = page.evaluate(WAIT_FOR_MATHJAX)
+            page.evaluate(WAIT_FOR_WIDGETS)
+            info = page.evaluate(COLLECT)
+            info.update({kind: list(value) if isinstance(value, list) else value  # the page's own
+                         for kind, value in events.items()})
+            # axe-core's scan (preload off: its stylesheet preloading resolves @import against the page and
+            # asks for files that do not exist, which no reader's browser does)
+            violations = axe.run(page, options={"resultTypes": ["violations"], "preload": False})
+            info["axe"] = [
+                {"id": v["id"], "impact": v["impact"], "help": v["help"],
+                 "targets": [str(node["target"]) for node in v["nodes"]][:5]}
+                for v in violations.response["violations"]
+            ]
+            info["blocked"], guard.blocked = guard.blocked, []
+            results[name] = info
+            page.close()
+    finally:
+        context.close()
+    return results
+
+
+@pytest.fixture(scope="module")
+def crawl(site, browser):
+    """Every page at 1280 px (see visit_all)."""
+    return visit_all(site, browser, 1280)
+
+
+@pytest.fixture(scope="module")
+def narrow_crawls(site, browser):
+    """Every page at the phone and tablet widths: {width: {page: info}}."""
+    return {width: visit_all(site, browser, width) for width in WIDTHS if width != 1280}
+
+
+def report(problems):
+    return "\n".join(f"{page}: {problem}" for page, problem in problems)
+
+
+def test_every_page_of_the_table_of_contents_is_built():
+    pages = set(site_pages())
+    documents = toc_documents()
+    assert documents and pages
+    missing = [doc for doc in documents if f"{doc}.html" not in pages]
+    assert not missing, f"pages of _toc.yml missing from {HTML}: {missing}"
+
+
+def test_pages_load_without_errors(crawl):
+    problems = [
+        (page, f"{kind}: {message}")
+        for page, info in crawl.items()
+        for kind in ("console", "pageerror", "failed", "http")
+        for message in info[kind]
+    ]
+    assert not problems, "pages with console errors or failed requests:\n" + report(problems)
+
+
+def test_no_request_leaves_localhost(crawl):
+    problems = [(page, url) for page, info in crawl.items() for url in info["blocked"]]
+    assert not problems, "requests to hosts other than 127.0.0.1:\n" + report(problems)
+    scripts = {src for info in crawl.values() for src in info["scripts"]}
+    assert any(VENDOR_SCRIPTS["mathjax"] in src for src in scripts), "no page loads MathJax from _vendor/"
+
+
+def test_math_is_typeset(crawl):
+    assert sum(info["mathCount"] for info in crawl.values()) > 0, "the book has no math at all?"
+    problems = []
+    for page, info in crawl.items():
+        if info["mathCount"]:
+            if info["mathjax"] != "typeset":
+                problems.append((page, f"has {info['mathCount']} formulas but MathJax: {info['mathjax']}"))
+            problems += [(page, f"formula not typeset: {tex!r}") for tex in info["mathUntypeset"]]
+        problems += [(page, f"raw TeX in the text: {text!r}") for text in info["rawTex"]]
+    assert not problems, "untypeset math:\n" + report(problems)
+
+
+def test_figures_have_alt_text(crawl):
+    images = [(page, image) for page, info in crawl.items() for image in info["images"]]
+    assert images, "the book shows no images at all?"
+    problems = []
+    for page, image in images:
+        alt = (image["alt"] or "").strip()
+        if not alt:
+            problems.append((page, f"image without alt text: {image['src'][:100]}"))
+        elif re.fullmatch(r"[\w./\\-]+\.(png|svg|jpe?g|gif|webp)", alt, flags=re.IGNORECASE):
+            problems.append((page, f"image whose alt text is a file name ({alt}): {image['src'][:100]}"))
+        if not image["loaded"]:
+            problems.append((page, f"image did not load: {image['src'][:100]}"))
+    assert not problems, "figures need a real alt text:\n" + report(problems)
+
+
+def test_internal_links_and_anchors_resolve(site, crawl):
+    ids = {page: set(info["ids"]) for page, info in crawl.items()}
+    checked, problems = 0, []
+    for page, info in crawl.items():
+        for link in info["links"]:
+            if not link["href"].startswith(site):
+                continue  # another site (the repository, Binder, a DOI): not followed offline
+            parts = urlsplit(link["href"])
+            target = unquote(parts.path[len(urlsplit(site).path):]) or "index.html"
+            if target.endswith("/"):
+                target += "index.html"
+            checked += 1
+            if not (HTML / target).is_file():
+                problems.append((page, f"link {link['raw']!r} -> missing file {target}"))
+            elif parts.fragment and target.endswith(".html"):
+                fragment = unquote(parts.fragment)
+                if target not in ids:
+                    problems.append((page, f"link {link['raw']!r} -> anchor in a page that was not crawled"))
+                elif fragment not in ids[target]:
+                    problems.append((page, f"link {link['raw']!r} -> no id {fragment!r} in {target}"))
+    assert checked, "no internal links found at all"
+    assert not problems, "broken internal links:\n" + report(problems)
+
+
+def open_page(context, url):
+    """A new page of ``context`` at ``url``, and the list its uncaught JavaScript errors go to."""
+    page, errors = context.new_page(), []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url, wait_until="load")
+    return page, errors
+
+
+def test_search_finds_responsibilities(site, guarded_context):
+    context, _ = guarded_context
+    page, errors = open_page(context, site + "search.html?q=responsibilities")
+    page.wait_for_selector("#search-results ul.search li a", timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('#search-progress')?.textContent.includes('Preparing')")
+    results = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
+    assert results, "the search for 'responsibilities' found nothing"
+    assert not errors, errors
+    if (HTML / "book" / "responsibilities.html").is_file():
+        assert any("book/responsibilities.html" in href for href in results), results
+
+
+def test_launch_and_download_buttons(crawl, site):
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    repository = urlsplit(config["repository"]["url"]).path.strip("/")
+    branch = config["repository"]["branch"]
+    binderhub = config["launch_buttons"]["binderhub_url"].rstrip("/")
+    executable, problems = [], []
+    for page, info in crawl.items():
+        docname = page[: -len(".html")]
+        source = source_of(docname)
+        if source is None or not is_notebook_source(source):
+            if info["launch"]:
+                problems.append((page, f"launch buttons on a page that is no notebook: {info['launch']}"))
+            continue
+        executable.append(page)
+        relative = source.relative_to(REPO).as_posix()
+        binder = [url for url in info["launch"] if url.startswith(binderhub + "/")]
+        if len(binder) != 1:
+            problems.append((page, f"expected one Binder launch button, found {info['launch']}"))
+        for url in binder:
+            parts = urlsplit(url)
+            if "//" in parts.path or "//" in parts.query:
+                problems.append((page, f"double slash in the launch URL {url}"))
+            if parts.path != f"/v2/gh/{repository}/{branch}":
+                problems.append((page, f"launch URL {url} is not for {repository} at {branch}"))
+            urlpath = parse_qs(parts.query).get("urlpath", [""])[0]
+            if urlpath != f"lab/tree/{relative}":
+                problems.append((page, f"launch URL opens {urlpath!r}, not lab/tree/{relative}"))
+            path = REPO / urlpath.removeprefix("lab/tree/")
+            ignored = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=REPO).returncode == 0
+            if not path.is_file() or ignored:
+                problems.append((page, f"launch URL {url} names {path.relative_to(REPO)}, not a file of the repository"))
+        downloads = [unquote(urlsplit(url).path) for url in info["download"]]
+        for suffix in (".ipynb", source.suffix):
+            wanted = [d for d in downloads if d.endswith(f"_sources/{docname}{suffix}")]
+            if not wanted:
+                problems.append((page, f"no download button for the {suffix} file (found {downloads})"))
+            for path in wanted:
+                if not (HTML / path[len(urlsplit(site).path):]).is_file():
+                    problems.append((page, f"download button points at a missing file {path}"))
+    assert executable, "no executable page (notebook chapter) in the built book"
+    assert not problems, "launch and download buttons:\n" + report(problems)
+
+
+def test_widget_manager_only_where_widgets_are(crawl):
+    """The book's steppers need no widget manager; a page with saved widget state renders it from _vendor/."""
+    assert (HTML / VENDOR_SCRIPTS["widgets"]).is_file(), "the widget manager is not served by the built book"
+    problems = []
+    for page, info in crawl.items():
+        loads_manager = any(VENDOR_SCRIPTS["widgets"] in src for src in info["scripts"])
+        if not info["widgetState"]:
+            if loads_manager:
+                problems.append((page, "loads the widget manager but has no widget to render"))
+            continue
+        for name in ("requirejs", "widgets-config", "widgets"):
+            if not any(VENDOR_SCRIPTS[name] in src for src in info["scripts"]):
+                problems.append((page, f"{VENDOR_SCRIPTS[name]} is not loaded (scripts: {info['scripts']})"))
+        if not info["widgetManagerLoaded"]:
+            problems.append((page, "the widget manager (html-manager's libembed-amd) did not load"))
+        if info["widgetsRendered"] != info["widgetViews"]:
+            problems.append((page, f"{info['widgetsRendered']} of {info['widgetViews']} widget views rendered"))
+    assert not problems, "widgets in the static book:\n" + report(problems)
+
+
+def test_accessibility_no_serious_violations(crawl, narrow_crawls):
+    crawls = {1280: crawl, **narrow_crawls}
+    assert sorted(crawls) == sorted(WIDTHS)
+    problems = [
+        (f"{page} at {width} px", f"{v['impact']}: {v['id']} ({v['help']}) at {v['targets']}")
+        for width, pages in crawls.items()
+        for page, info in pages.items()
+        for v in info["axe"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not problems, "axe-core accessibility violations:\n" + report(problems)
+
+
+# ------------------------------------------------------------------------------------- layout at every width
+
+
+def test_no_page_scrolls_sideways(crawl, narrow_crawls):
+    crawls = {1280: crawl, **narrow_crawls}
+    problems = [
+        (f"{page} at {width} px", f"the page is {info['pageOverflow']} px wider than the window")
+        for width, pages in crawls.items()
+        for page, info in pages.items()
+        if info["pageOverflow"] > 0
+    ]
+    assert sum(len(pages) for pages in crawls.values()) == len(WIDTHS) * len(crawl)
+    assert not problems, "pages that scroll sideways:\n" + report(problems)
+
+
+def test_no_display_equation_overflows_at_1280(crawl):
+    assert any(info["mathCount"] for info in crawl.values())
+    problems = [(page, f"wider than the text column: {eq}") for page, info in crawl.items() for eq in info["displayOverflow"]]
+    assert not problems, "display equations cut off at 1280 px (split them into aligned lines):\n" + report(problems)
+
+
+def test_figures_are_svg_or_at_least_twice_the_resolution(crawl):
+    # the figures and the stepper's frames (not the theme's and Sphinx's small interface icons)
+    shown = [
+        (page, image) for page, info in crawl.items() for image in info["images"]
+        if image["shownWidth"] > 0 and ("_images/" in image["src"] or image["src"].startswith("data:image/"))
+    ]
+    assert len(shown) >= 20, f"only {len(shown)} figures are shown in the whole book?"
+    problems = []
+    for page, image in shown:
+        src = image["src"]
+        if src.lower().endswith(".svg") or src.startswith("data:image/svg+xml"):
+            continue
+        if image["naturalWidth"] < 2 * image["shownWidth"] - 1:
+            problems.append((page, f"{src[:80]}: {image['naturalWidth']} px shown at {image['shownWidth']:.0f} px"))
+    assert not problems, "blurry figures (neither SVG nor 2x):\n" + report(problems)
+    assert sum(image["src"].endswith(".svg") for _, image in shown) >= 20, "the book's figures are not SVG"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_menu_opens_the_chapter_list_and_reaches_a_chapter(site, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    guard = NetworkGuard().attach(context)
+    try:
+        page = context.new_page()
+        page.goto(site + "book/intro.html", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        searches = page.locator("button.search-button__button:visible")
+        assert searches.count() == 1, f"{searches.count()} search buttons in sight at {width} px"
+        toggles = page.locator(".primary-toggle:visible")
+        assert toggles.count() == 1, f"{toggles.count()} visible menu buttons at {width} px"
+        chapter = page.locator("nav.bd-docs-nav a.reference[href$='kmeans.html']")
+        if width >= 1200:
+            # On a laptop the chapter list is shown beside the text; the menu button hides and shows it.
+            assert chapter.is_visible()
+            toggles.first.click()
+            page.wait_for_timeout(400)
+            assert not chapter.is_visible(), "the menu button does not hide the chapter list"
+            page.locator(".primary-toggle:visible").first.click()
+        else:
+            assert not chapter.is_visible(), "on a small screen the chapter list should start hidden"
+            toggles.first.click()
+        chapter.wait_for(state="visible", timeout=5_000)
+        chapter.click()
+        page.wait_for_url("**/book/kmeans.html", timeout=10_000)
+        assert "k-means" in page.locator("main h1").first.inner_text()
+        guard.check()
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------------------------------- the offline stepper
+
+
+def test_em_stepper_moves_without_a_kernel(site, guarded_context):
+    context, _ = guarded_context
+    page, errors = open_page(context, site + "book/em-algorithm.html")
+    page.wait_for_load_state("networkidle")
+    players = page.locator(".gmmlab-em-player")
+    assert players.count() >= 2, "the EM chapter should carry its two steppers"
+    for i in range(players.count()):
+        player = players.nth(i)
+        player.scroll_into_view_if_needed()
+        image, status = player.locator("img"), player.locator(".gmmlab-em-status")
+        slider = player.locator("input[type=range]")
+        last = int(slider.get_attribute("max"))
+        assert player.get_attribute("data-iteration") == "0" and "Iteration 0 of" in status.inner_text()
+        first_frame = image.get_attribute("src")
+
+        player.get_by_role("button", name="step forward").click()
+        assert player.get_attribute("data-iteration") == "1"
+        assert "Iteration 1 of" in status.inner_text()
+        assert image.get_attribute("src") != first_frame and "iteration 1" in image.get_attribute("alt")
+
+        slider.focus()
+        page.keyboard.press("End")  # drag to the end
+        final = player.get_attribute("data-iteration")
+        assert int(final) >= last and "the last iteration of the run" in status.inner_text()
+        assert player.get_by_role("button", name="step forward").is_disabled()
+
+        player.get_by_role("button", name="step back").click()
+        assert int(player.get_attribute("data-iteration")) < int(final)
+
+        page.keyboard.press("Home")
+        slider.focus()
+        page.keyboard.press("Home")
+        player.get_by_role("button", name="play").click()  # plays on its own
+        page.wait_for_function(
+            "el => +el.dataset.iteration >= 2", arg=player.element_handle(), timeout=10_000
+        )
+        player.get_by_role("button", name="pause").click()
+    assert not errors, errors
