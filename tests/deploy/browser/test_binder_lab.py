@@ -157,6 +157,13 @@ def lab(tmp_path_factory):
         capture_output=True, text=True,
     )
     assert check.returncode == 0 and str(BINDER_VENV) in check.stdout, f"postBuild did not install gmmlab: {check}"
+    # what a student's environment can import: every public module of gmmlab, and none of the instructor tools
+    imports = subprocess.run(
+        [str(python), "-c", "import importlib, importlib.util, json, gmmlab\n"
+         "modules = {m: importlib.import_module(f'gmmlab.{m}').__name__ for m in gmmlab._API}\n"
+         "print(json.dumps({'modules': modules, 'nbgrader': importlib.util.find_spec('nbgrader') is not None}))"],
+        cwd=root, env=env, capture_output=True, text=True,
+    )
 
     port, token = free_port(), secrets.token_hex(16)
     base = f"http://127.0.0.1:{port}"
@@ -172,7 +179,7 @@ def lab(tmp_path_factory):
     log = root / "jupyterlab.log"
     with background_server(command, url=f"{base}/api/status?token={token}", what="JupyterLab", cwd=repo,
                            env=env, timeout=120, log=log):
-        yield {"base": base, "token": token, "repo": repo, "log": log}
+        yield {"base": base, "token": token, "repo": repo, "log": log, "imports": imports}
 
 
 def shutdown_sessions(lab):
@@ -320,6 +327,17 @@ def test_exercise_runs_on_binder(lab, guarded_context, path):
         assert not problems, f"{path} on Binder, errors other than the students' stubs:\n" + "\n".join(problems)
     finally:
         shutdown_sessions(lab)
+
+
+def test_binder_imports_every_public_module_without_the_instructor_tools(lab):
+    """pip install of the course on Binder's pinned environment, which has no nbgrader: gmmlab imports whole."""
+    import gmmlab
+
+    result = lab["imports"]
+    assert result.returncode == 0, f"a public gmmlab module does not import on Binder:\n{result.stderr[-3000:]}"
+    found = json.loads(result.stdout)
+    assert set(found["modules"]) == set(gmmlab._API)
+    assert found["nbgrader"] is False, "Binder's environment holds nbgrader, which students do not need"
 
 
 def shows_the_stepper(path):
