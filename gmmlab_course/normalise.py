@@ -15,7 +15,11 @@ import nbformat
 
 
 def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    # a submission's metadata is the student's: it may be missing, null or of any type, which nbgrader.utils'
+    # readers (written for notebooks nbgrader made) do not expect
+    meta = cell.get("metadata", {})
+    meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def _defined(source):
