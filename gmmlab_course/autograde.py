@@ -34,7 +34,7 @@ from traitlets import Float
 from gmmlab import grading
 from gmmlab.grading import wire
 
-from . import gradebook, normalise, sandbox
+from . import gradebook, normalise, replies, sandbox
 
 SECRET = Path(".gmmlab") / "grading-secret"
 
@@ -78,9 +78,12 @@ class Remote:
         def call(*args, **kwargs):
             failures = []
 
-            def trusted(function):
+            bound = replies.StandInBound(args, kwargs)
+
+            def trusted(stand_in_name, function):
                 def stand_in(*a, **k):
                     try:
+                        bound.check(stand_in_name, name, a, k)  # it runs here, without the sandbox's limits
                         return function(*a, **k)
                     except AssertionError as error:  # the test's own check: it holds whatever the student catches
                         failures.append(error)
@@ -92,26 +95,46 @@ class Remote:
             except wire.WireError as error:
                 raise RuntimeError(f"test design: an argument of {name} cannot be sent to the sandbox ({error})") from None
             reply = run.call({"op": "call", "name": name, "args": payload, "banned": banned or {}, "replace": list(replace)},
-                             {k: trusted(v) for k, v in replace.items()})
+                             {k: trusted(k, v) for k, v in replace.items()})
             if failures:
                 raise failures[0]
-            if not reply.get("ok"):
-                raise AssertionError(str(reply.get("message", f"{name} failed")))
-            try:
-                return wire.loads(reply["value"])
-            except (KeyError, wire.WireError) as error:
-                raise AssertionError(f"{name} returned {error}, which is not a number or array") from None
+            return replies.call_value(reply, name)
 
         return call
 
 
 class Run:
-    """The cells of one submission in one sandbox; after a crash or a limit the sandbox is restarted and the
-    cells replayed, except those that never finished."""
+    """The cells of one submission in one sandbox, within the notebook's budget of CPU and wall-clock time; after a
+    crash or a limit the sandbox is restarted and the cells replayed, except those that never finished."""
 
-    def __init__(self, box, max_restarts):
+    def __init__(self, box, max_restarts, cpu_budget=float("inf"), wall_budget=float("inf")):
         self.box, self.max_restarts = box, max_restarts
+        self.cpu_budget, self.wall_budget, self.started = cpu_budget, wall_budget, time.monotonic()
         self.cells, self.lost, self.restarts = [], set(), 0
+        self.spent = None  # why the notebook's budget ran out, once it has
+
+    def _limits(self):
+        """(CPU, wall) seconds the next request may take: the cell's limits, within what is left of the notebook's."""
+        cpu = self.cpu_budget - self.box.cpu_used()
+        wall = self.wall_budget - (time.monotonic() - self.started)
+        if self.spent is None and cpu <= 0:
+            self.spent = f"this notebook used its {self.cpu_budget:g} s of CPU time for grading"
+        elif self.spent is None and wall <= 0:
+            self.spent = f"this notebook used its {self.wall_budget:g} s of grading time"
+        return min(self.box.cpu_limit, max(cpu, 0.0)), min(self.box.wall_limit, max(wall, 0.0))
+
+    def _request(self, message, callbacks=None):
+        cpu, wall = self._limits()
+        if self.spent is not None:
+            raise sandbox.SandboxCrashed(self.spent)
+        try:
+            return self.box.request(message, callbacks, cpu_limit=cpu, wall_limit=wall)
+        except sandbox.SandboxCrashed:
+            self._limits()  # a request stopped by the notebook's budget says so, and nothing of the notebook runs on
+            if self.spent is not None:
+                self.box.kill()
+                raise sandbox.SandboxCrashed(self.spent) from None
+            raise
 
     def _restart(self):
         self.box.kill()
@@ -121,48 +144,56 @@ class Run:
         for index, code, grade_id in self.cells:
             if index not in self.lost:
                 try:
-                    self.box.request({"op": "exec", "code": code, "cell": index, "grade_id": grade_id})
+                    self._request({"op": "exec", "code": code, "cell": index, "grade_id": grade_id})
                 except sandbox.SandboxCrashed:
                     self.lost.add(index)
+                    if self.spent is not None:
+                        raise
                     return self._restart()
 
     def execute(self, index, code, grade_id=None):
+        if self.spent is not None:
+            return {"error": {"ename": "GradingLimit", "evalue": f"not run: {self.spent}", "traceback": []}}
         self.cells.append((index, code, grade_id))
         try:
-            return self.box.request({"op": "exec", "code": code, "cell": index, "grade_id": grade_id})
+            return self._request({"op": "exec", "code": code, "cell": index, "grade_id": grade_id})
         except sandbox.SandboxCrashed as crash:
             self.lost.add(index)
-            try:
-                self._restart()
-            except sandbox.SandboxCrashed:
-                pass
+            if self.spent is None:
+                try:
+                    self._restart()
+                except sandbox.SandboxCrashed:
+                    pass
+            if self.spent is not None:
+                return {"error": {"ename": "GradingLimit", "evalue": f"{self.spent}; this cell (cell {index}) was "
+                                  f"stopped and the cells after it were not run", "traceback": []}}
             return {"error": {"ename": "GradingLimit", "evalue": f"this cell was stopped: {crash}", "traceback": []}}
 
     def call(self, message, callbacks):
+        if self.spent is not None:
+            return {"ok": False, "message": f"{message['name']} was not run: {self.spent}"}
         if self.restarts > self.max_restarts:
             return {"ok": False, "message": "not run: this notebook used up its grading time"}
         try:
-            return self.box.request(message, callbacks)
+            return self._request(message, callbacks)
         except sandbox.SandboxCrashed as crash:
-            try:
-                self._restart()
-            except sandbox.SandboxCrashed:
-                pass
+            if self.spent is None:
+                try:
+                    self._restart()
+                except sandbox.SandboxCrashed:
+                    pass
             return {"ok": False, "message": f"{message['name']} did not finish: {crash}"}
 
 
-def _outputs(result):
-    outputs = []
-    for name in ("stdout", "stderr"):
-        if result.get(name):
-            outputs.append(NotebookNode(output_type="stream", name=name, text=result[name]))
-    for image in result.get("images", []):
-        outputs.append(from_dict({"output_type": "display_data", "metadata": {},
-                                  "data": {"image/png": image, "text/plain": "<Figure>"}}))
-    if result.get("error"):
-        error = result["error"]
-        outputs.append(from_dict({"output_type": "error", "ename": str(error.get("ename")),
-                                  "evalue": str(error.get("evalue")), "traceback": [str(t) for t in error.get("traceback", [])]}))
+def _outputs(result, budget):
+    """Notebook outputs of a cell's reply, checked and capped (gmmlab_course.replies)."""
+    stdout, stderr, images, error = replies.cell_result(result, budget)
+    outputs = [NotebookNode(output_type="stream", name=name, text=text)
+               for name, text in (("stdout", stdout), ("stderr", stderr)) if text]
+    outputs += [from_dict({"output_type": "display_data", "metadata": {},
+                           "data": {"image/png": image, "text/plain": "<Figure>"}}) for image in images]
+    if error:
+        outputs.append(from_dict({"output_type": "error", **error}))
     return outputs
 
 
@@ -184,22 +215,30 @@ class SandboxedGrade(NbGraderPreprocessor):
     cpu_limit = Float(60.0, help="CPU seconds one cell or one call of a graded function may use.").tag(config=True)
     idle_limit = Float(30.0, help="Seconds a cell or call may wait without computing (sleep, blocked I/O).").tag(config=True)
     wall_limit = Float(900.0, help="Wall-clock seconds one cell or call may take at the most.").tag(config=True)
+    notebook_cpu_limit = Float(300.0, help="CPU seconds the sandbox may use for a whole notebook, its cells and "
+                               "the calls of its tests together.").tag(config=True)
+    notebook_wall_limit = Float(900.0, help="Wall-clock seconds a whole notebook may take to grade.").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         coursedir = CourseDirectory(parent=self)
         identity = (info["assignment"], info["notebook"], info["student"])
         folder = Path(resources.get("metadata", {}).get("path") or ".")
-        files = [p for p in folder.iterdir() if p.is_file() and p.suffix != ".ipynb"] if folder.is_dir() else []
+        files = [p for p in folder.iterdir() if p.suffix != ".ipynb"] if folder.is_dir() else []
         box = sandbox.Sandbox(info["assignment"], files, self.cpu_limit, self.idle_limit, self.wall_limit)
-        run = Run(box, max_restarts=len(nb.cells) + 5)
+        for name, why in box.skipped:
+            self.log.warning("%s: the file %r next to the notebook %s: not copied into the sandbox", info["student"],
+                             name, why)
+        run = Run(box, max_restarts=len(nb.cells) + 5, cpu_budget=self.notebook_cpu_limit,
+                  wall_budget=self.notebook_wall_limit)
+        budget = replies.OutputBudget()
         remote = Remote(run, course_secret(coursedir.root), identity)
         grader_cpu = time.process_time()
         try:
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type == "code" and not is_test(cell):
                     grade_id = cell.metadata.nbgrader.get("grade_id") if "nbgrader" in cell.metadata else None
-                    cell.outputs = _outputs(run.execute(index, cell.source, grade_id))
+                    cell.outputs = _outputs(run.execute(index, cell.source, grade_id), budget)
             namespace = {"__name__": "__grading__"}
             grading.connect(remote)
             for index, cell in enumerate(nb.cells):

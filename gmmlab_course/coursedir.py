@@ -62,7 +62,8 @@ def read_notebook(path):
 
 
 def grade_id(cell):
-    return cell.metadata.nbgrader.get("grade_id") if "nbgrader" in cell.metadata else None
+    """The nbgrader grade_id of a cell (a notebook node, or a plain dict of a notebook's JSON), or None."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def strip_solution_markers(source):

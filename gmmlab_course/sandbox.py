@@ -19,6 +19,7 @@ import os
 import queue
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,7 @@ from pathlib import Path
 import gmmlab.grading
 from gmmlab.grading import wire
 
-from . import manifest
+from . import manifest, replies
 
 # What runs on the student's side of the pipe: the checks the test cells call, the wire format and the server.
 HARNESS = ("gmmlab.grading", "gmmlab.grading.wire", "gmmlab.grading._server")
@@ -41,12 +42,22 @@ def _uid_pool():
     return range(int(first), int(last) + 1)
 
 
-LOCK_DIR = Path(tempfile.gettempdir()) / "gmmlab-grading-uids"
+# The grader's own directory for uid locks and the matplotlib cache: made by root, under /run, which only root can
+# write, never under /tmp, where any user could create it first or plant links for root to follow.
+STATE_DIR = Path(os.environ.get("GMMLAB_GRADING_STATE", "/run/gmmlab-grading"))
 OPT_OUT = "GMMLAB_UNSANDBOXED_GRADING"
 SANDBOX_ROOT = "/opt/gmmlab-grading"
 WORKDIR = "/home/student"
 
 HIDDEN_PACKAGES = ["sklearn", "gmmlab", "gmmlab_course"]  # masked in site-packages (gmmlab comes from the restricted copy)
+# Jupyter's system-wide configuration names the exchange (and possibly more of the course): hidden in the sandbox
+JUPYTER_CONFIG_DIRS = ["/etc/jupyter", "/usr/local/etc/jupyter", os.path.join(sys.prefix, "etc", "jupyter")]
+
+# A submission's other files (data it reads, say) are copied into the sandbox if they are regular files of at most
+# this size, this many of them; anything else (links, devices, pipes, sockets, directories, larger files) is left out
+# and reported.
+MAX_FILE_BYTES = 16 * 2**20
+MAX_FILES = 50
 
 
 class SandboxUnavailable(RuntimeError):
@@ -179,6 +190,9 @@ def command(uid, library, workdir, mpl_cache):
         for entry in os.listdir(site):  # editable installs point outside the sandbox; hide them anyway
             if entry.endswith(".pth") and any(n in entry for n in HIDDEN_PACKAGES):
                 args += ["--ro-bind", "/dev/null", os.path.join(site, entry)]
+    for directory in JUPYTER_CONFIG_DIRS:
+        if os.path.isdir(directory):
+            args += ["--tmpfs", directory]
     _bind(args, library, f"{SANDBOX_ROOT}/lib")
     _bind(args, mpl_cache, f"{SANDBOX_ROOT}/mpl")
     # the working directory is a size-limited tmpfs the server fills with a copy of the submission's files
@@ -217,10 +231,62 @@ def matplotlib_cache(directory):
     return directory
 
 
+def state_dir():
+    """The grader's private directory (``STATE_DIR``, made 0700): refused unless it is a real directory owned by the
+    grader and writable by nobody else, so no user can prepare it, or a link inside it, for root to follow."""
+    try:
+        os.mkdir(STATE_DIR, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(STATE_DIR)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise SandboxUnavailable(f"{STATE_DIR} is not a directory of the grader's that only it can write "
+                                 "(owner, mode or a link): remove it, or set GMMLAB_GRADING_STATE to another path")
+    return STATE_DIR
+
+
+def _open_private(path):
+    """Open (creating) a file of the grader's for writing, never through a link, and check that it is its own."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        os.close(descriptor)
+        raise SandboxUnavailable(f"{path} is not a regular file of the grader's")
+    return os.fdopen(descriptor, "r+")
+
+
+def submission_files(paths):
+    """(the files to copy into the sandbox, [(name, why not)] for the rest): regular files only, never through a link,
+    at most ``MAX_FILES`` of at most ``MAX_FILE_BYTES`` each. A file the grader cannot read is left out too, so an
+    awkward folder never stops a correct notebook from being graded."""
+    chosen, skipped = [], []
+    for path in sorted(Path(p) for p in paths):
+        try:
+            info = os.lstat(path)
+        except OSError as error:
+            skipped.append((path.name, f"cannot be read ({error.strerror})"))
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            skipped.append((path.name, "is not a regular file (a link, a folder or a device)"))
+        elif info.st_size > MAX_FILE_BYTES:
+            skipped.append((path.name, f"is larger than {MAX_FILE_BYTES // 2**20} MiB"))
+        elif len(chosen) == MAX_FILES:
+            skipped.append((path.name, f"is more than the {MAX_FILES} files a submission may bring"))
+        elif not os.access(path, os.R_OK):
+            skipped.append((path.name, "cannot be read"))
+        else:
+            chosen.append(path)
+    return chosen, skipped
+
+
 def _acquire_uid():
-    LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
+    locks = state_dir() / "uids"
+    try:
+        os.mkdir(locks, 0o700)
+    except FileExistsError:
+        pass
     for uid in _uid_pool():
-        handle = open(LOCK_DIR / f"{uid}.lock", "w")
+        handle = _open_private(locks / f"{uid}.lock")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return uid, handle
@@ -229,23 +295,37 @@ def _acquire_uid():
     raise SandboxUnavailable("every sandbox uid is in use")
 
 
-def _processes_of(uid):
-    """{pid: CPU seconds} of every process running as ``uid``."""
-    found = {}
+def _stat_of(pid):
+    """(uid, parent pid, state, [utime, stime, cutime, cstime] in seconds) of a process, or None if it is gone."""
+    try:
+        uid = os.stat(f"/proc/{pid}").st_uid
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
     tick = os.sysconf("SC_CLK_TCK")
+    return uid, int(fields[1]), fields[0], [int(f) / tick for f in fields[11:15]]
+
+
+def _processes_of(uid):
+    """{pid: CPU seconds} of every process running as ``uid`` (its own and its waited-for children's)."""
+    found = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid != uid:
-                continue
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            if fields[0] == "Z":  # dead already, waiting to be reaped
-                continue
-            found[int(entry)] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
-        except (OSError, IndexError, ValueError):
-            continue
+        if entry.isdigit() and (info := _stat_of(entry)) and info[0] == uid and info[2] != "Z":
+            found[int(entry)] = sum(info[3])
     return found
+
+
+def _reaped_by_tree(root_pid, uid):
+    """CPU seconds of the sandbox's dead processes that its own init (bubblewrap's, which is not ``uid``) reaped:
+    a process forked twice is reparented to that init, and its time is counted only in the init's cutime/cstime."""
+    processes = {int(e): info for e in os.listdir("/proc") if e.isdigit() and (info := _stat_of(e))}
+    tree, todo = set(), [root_pid]
+    while todo:
+        pid = todo.pop()
+        if pid in processes and pid not in tree:
+            tree.add(pid)
+            todo += [child for child, info in processes.items() if info[1] == pid]
+    return sum(sum(processes[pid][3][2:]) for pid in tree if processes[pid][0] != uid)
 
 
 class Sandbox:
@@ -259,8 +339,9 @@ class Sandbox:
         self.scratch = Path(tempfile.mkdtemp(prefix="gmmlab-grading-"))
         os.chmod(self.scratch, 0o711)
         self.library = build_library(assignment, self.scratch)
-        self.mpl = matplotlib_cache(Path(tempfile.gettempdir()) / "gmmlab-grading-mpl")
-        self.files = [Path(f) for f in files]
+        private = state_dir() if self.sandboxed else Path.home() / ".cache"
+        self.mpl = matplotlib_cache(private / "gmmlab-grading-mpl")
+        self.files, self.skipped = submission_files(files)
         self.uid, self._uid_lock = _acquire_uid() if self.sandboxed else (None, None)
         self.process = None
         self._next_id = 0
@@ -271,23 +352,31 @@ class Sandbox:
         workdir = self.scratch / "work"
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir()
-        for path in self.files:
-            if path.is_file():
-                shutil.copy(path, workdir / path.name)
+        for path in self.files:  # readable by the sandbox's uid whatever the student's mode
+            shutil.copyfile(path, workdir / path.name, follow_symlinks=False)
+            os.chmod(workdir / path.name, 0o644)
         if self.sandboxed:
             argv = command(self.uid, self.library, workdir, self.mpl)
         else:
             argv = unsandboxed_command(self.library, workdir, self.mpl)
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                         start_new_session=True)
-        self._lines = queue.Queue()
+        self._lines = queue.Queue(maxsize=4)  # a flood of lines waits in the pipe, not in the grader's memory
         threading.Thread(target=self._read, args=(self.process.stdout, self._lines), daemon=True).start()
 
     @staticmethod
     def _read(stream, lines):
-        for line in iter(lambda: stream.readline(wire.MAX_BYTES + 1), b""):
-            lines.put(line)
-        lines.put(None)
+        try:
+            for line in iter(lambda: stream.readline(wire.MAX_BYTES + 1), b""):
+                while not stream.closed:  # a killed server's stream is closed: its unread lines are dropped
+                    try:
+                        lines.put(line, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+            lines.put(None, timeout=0.5)
+        except (ValueError, OSError, queue.Full):  # the stream was closed under the read
+            pass
 
     def kill(self, measured=False):
         """End the server and every process it started (the pid namespace dies with it)."""
@@ -299,6 +388,7 @@ class Sandbox:
                 except ProcessLookupError:
                     pass
             self.process.wait()
+            self.process.stdout.close()
             self.process = None
         if self.uid is not None:
             for _ in range(50):
@@ -329,15 +419,23 @@ class Sandbox:
     # ------------------------------------------------------------------ requests
     def _cpu(self):
         if self.uid is not None:
-            return sum(_processes_of(self.uid).values())
+            reaped = _reaped_by_tree(self.process.pid, self.uid) if self.process is not None else 0.0
+            return sum(_processes_of(self.uid).values()) + reaped
         try:
             fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
             return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
         except OSError:
             return 0.0
 
-    def request(self, message, callbacks=None):
-        """Send ``message`` and return the server's reply; raise SandboxCrashed on death, garbage or a limit."""
+    def cpu_used(self):
+        """CPU seconds the sandboxed processes used so far, over every restart."""
+        return self.cpu_total + (self._cpu() if self.process is not None and self.process.poll() is None else 0.0)
+
+    def request(self, message, callbacks=None, cpu_limit=None, wall_limit=None):
+        """Send ``message`` and return the server's reply; raise SandboxCrashed on death, garbage or a limit (the
+        sandbox's own, or the smaller ``cpu_limit`` and ``wall_limit`` given for this request)."""
+        cpu_limit = self.cpu_limit if cpu_limit is None else cpu_limit
+        wall_limit = self.wall_limit if wall_limit is None else wall_limit
         if self.process is None:
             self.start()
         self._next_id += 1
@@ -358,11 +456,11 @@ class Sandbox:
                 raise SandboxCrashed("the sandboxed process died (a crash, or a memory or process limit)")
             if line:
                 try:
-                    reply = json.loads(line)
-                except ValueError:
-                    raise SandboxCrashed("the sandboxed process wrote something that is not a reply") from None
-                if not isinstance(reply, dict) or reply.get("id") != self._next_id:
-                    raise SandboxCrashed("the sandboxed process wrote something that is not a reply")
+                    reply = replies.parse(line)
+                except replies.BadReply as error:
+                    raise SandboxCrashed(f"the sandboxed process wrote {error}") from None
+                if reply["id"] != self._next_id:
+                    raise SandboxCrashed("the sandboxed process wrote a reply to another request")
                 if reply.get("op") != "callback":
                     return reply
                 # the stand-ins run here, on behalf of the student's function: their time counts against it
@@ -376,20 +474,25 @@ class Sandbox:
             last_check, cpu = now, self._cpu()
             if cpu > last_cpu + 0.01:
                 last_cpu, last_progress = cpu, now
-            if cpu - start_cpu + stand_ins > self.cpu_limit:
-                raise SandboxCrashed(f"it used more than {self.cpu_limit:g} s of CPU time")
+            if cpu - start_cpu + stand_ins > cpu_limit:
+                raise SandboxCrashed(f"it used more than {cpu_limit:g} s of CPU time")
             if now - last_progress > self.idle_limit:
                 raise SandboxCrashed(f"it waited {self.idle_limit:g} s without computing (sleeping or blocked)")
-            if now - start_wall > self.wall_limit:
-                raise SandboxCrashed(f"it ran for more than {self.wall_limit:g} s")
+            if now - start_wall > wall_limit:
+                raise SandboxCrashed(f"it ran for more than {wall_limit:g} s")
 
     def _callback(self, message, callbacks):
         """A stand-in the test supplied, called by the student's function; it runs here, in the trusted process."""
-        function = callbacks.get(message.get("name"))
+        name, payload = message.get("name"), message.get("args")
+        function = callbacks.get(name) if isinstance(name, str) else None
         try:
-            if function is None:
-                raise wire.WireError(f"no stand-in called {message.get('name')!r}")
-            args, kwargs = wire.loads(message["args"])
+            if function is None or not isinstance(payload, str):
+                raise wire.WireError(f"no stand-in called {str(name)[:60]!r}")
+            decoded = wire.loads(payload)
+            if not (isinstance(decoded, tuple) and len(decoded) == 2 and isinstance(decoded[0], list)
+                    and isinstance(decoded[1], dict)):
+                raise wire.WireError("arguments that are not (args, kwargs)")
+            args, kwargs = decoded
             reply = {"id": message["id"], "value": wire.dumps(function(*args, **kwargs))}
         except Exception as error:  # the stand-in's error is raised inside the student's function
             reply = {"id": message["id"], "error": f"{type(error).__name__}: {error}"}

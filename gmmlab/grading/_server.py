@@ -82,8 +82,10 @@ def main():
     files = os.environ.get("GMMLAB_FILES")
     if files and os.path.isdir(files):  # the submission's own files, writable in the working directory
         for name in os.listdir(files):
-            if os.path.isfile(os.path.join(files, name)):
-                shutil.copyfile(os.path.join(files, name), name)
+            try:
+                shutil.copyfile(os.path.join(files, name), name, follow_symlinks=False)
+            except OSError:  # the grader copied only regular readable files; anything else is left out
+                pass
     cache = os.environ.get("GMMLAB_MPL_CACHE")
     if cache and os.path.isdir(cache):
         shutil.copytree(cache, os.environ["MPLCONFIGDIR"], dirs_exist_ok=True)

@@ -97,9 +97,11 @@ def _decode(node, depth=0):
 
 def loads(text):
     """The value ``dumps`` wrote; raises WireError (never runs code) for anything else."""
+    if not isinstance(text, (str, bytes)):
+        raise WireError(f"a {type(text).__name__} where a value's text was expected")
     if len(text) > MAX_BYTES:
         raise WireError(f"a value of {len(text)} bytes (at most {MAX_BYTES})")
     try:
         return _decode(json.loads(text))
-    except (ValueError, TypeError, KeyError) as error:
-        raise WireError(str(error)) from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as error:
+        raise WireError(str(error)[:200] or type(error).__name__) from None

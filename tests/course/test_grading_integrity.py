@@ -24,7 +24,7 @@ import pytest
 
 from gmmlab_course import coursedir as course
 from gmmlab.grading import wire
-from gmmlab_course import autograde, manifest, sandbox
+from gmmlab_course import autograde, manifest, replies, sandbox
 
 pytestmark = [pytest.mark.slow(minutes=2.5), pytest.mark.root]
 
@@ -157,6 +157,61 @@ def hog():
 hog()
 '''
 
+# Forged replies: the student's code runs in the server's own interpreter, so it can rewrite what the server sends.
+# Kept in an answer cell, so the forgery survives every restart of the sandbox.
+FORGE_DEEP = '''
+import json as _json
+_dumps = _json.dumps
+
+def _forged(obj, *args, **kwargs):
+    if isinstance(obj, dict) and "ok" in obj:  # every answer to a call: a value nested 200,000 deep
+        return _dumps({"id": obj["id"], "ok": True, "value": "[" * 200000 + "]" * 200000})
+    return _dumps(obj, *args, **kwargs)
+
+_json.dumps = _forged
+
+def e_step(X, weights, means, covariances):
+    return np.full((len(X), len(weights)), 1.0 / len(weights))
+'''
+
+FORGE_TYPES = '''
+import json as _json
+_dumps = _json.dumps
+
+def _forged(obj, *args, **kwargs):
+    if isinstance(obj, dict) and "ok" in obj:  # answers of the wrong types: a dict for a value, a number for a message
+        return _dumps({"id": obj["id"], "ok": True, "value": {"dict": 5}} if obj["ok"] else {"id": obj["id"], "ok": 3})
+    if isinstance(obj, dict) and "stdout" in obj:
+        return _dumps({"id": obj["id"], "stdout": 7, "stderr": ["x"], "images": [1, "bm90IGEgcG5n"], "error": "boom"})
+    return _dumps(obj, *args, **kwargs)
+
+_json.dumps = _forged
+
+def m_step(X, responsibilities):
+    return None
+'''
+
+# Replaces the server's figure hook and prints without end: megabytes of output per cell, fake images.
+FLOOD = r'''
+_figures = lambda limit=8: ["iVBORw0KGgo" + "A" * 4_000_000] * 6 + ["bm90IGEgcG5n"]
+print("x" * 5_000_000)
+'''
+
+# Grandchildren that compute, exit and are reaped by the sandbox's init, one after another, for ever: their CPU
+# time must still count against the cell.
+DOUBLE_FORK = r'''
+import os, time
+while True:
+    if os.fork() == 0:
+        if os.fork() == 0:
+            end = time.process_time() + 0.5
+            while time.process_time() < end:
+                pass
+        os._exit(0)
+    os.wait()
+    time.sleep(0.6)
+'''
+
 SLEEP_FOREVER = r'''
 import time
 time.sleep(10**6)
@@ -189,6 +244,11 @@ def hostile_class(root):
             "lower_bound": "def lower_bound(X, weights, means, covariances, responsibilities):\n    return 0.0"}),
             (DETACH, None), (SWITCH_OFF, None)),
         "reach_gmmlab": course.correct_submission(root, A, **REACH_GMMLAB),
+        # forged replies, of absurd depth and of the wrong types; megabytes of output; grandchildren's CPU
+        "forger_deep": course.correct_submission(root, A, e_step=FORGE_DEEP),
+        "forger_types": course.correct_submission(root, A, m_step=FORGE_TYPES),
+        "flooder": with_extra_cells(course.correct_submission(root, A), *[(FLOOD, None)] * 3),
+        "double_forker": with_extra_cells(course.correct_submission(root, A), (DOUBLE_FORK, "lower_bound")),
     }
 
 
@@ -254,6 +314,14 @@ def graded(tmp_path_factory):
     students = {"solution": course.correct_submission(root, A), **hostile_class(root), **awkward_class(root)}
     for student, nb in students.items():
         course.place(root, student, A, nb)
+    # a correct notebook in an awkward folder: a file the sandbox's uid could not read, a folder, a file too large
+    odd = course.place(root, "odd_files", A, course.correct_submission(root, A))
+    (odd / "data.csv").write_text("1,2\n")
+    (odd / "data.csv").chmod(0)
+    (odd / "notes").mkdir()
+    (odd / "notes" / "todo.txt").write_text("finish")
+    with open(odd / "huge.bin", "wb") as handle:
+        handle.truncate(sandbox.MAX_FILE_BYTES + 1)
     course.place(root, "not_json", A, '{"cells": [ this is not a notebook')
     parallel = base / "parallel"
     shutil.copytree(root, parallel)
@@ -275,6 +343,50 @@ def extra_cell_output(root, student, marker):
     cells = [c for c in nb["cells"] if marker in "".join(c["source"])]
     assert len(cells) == 1, f"{student}'s cell with {marker!r} is not in the autograded notebook once"
     return json.dumps(cells[0].get("outputs", []))
+
+
+def test_forged_replies_fail_their_tests_and_nothing_else(graded):
+    """A reply the student's code forged fails the test that asked for it; the notebook and the class are graded."""
+    root = graded["root"]
+    for student in ("forger_deep", "forger_types"):
+        assert (root / "autograded" / student / A / f"{A}.ipynb").exists(), f"{student} was not graded"
+    assert lost(graded["root"], "forger_deep") >= {"test_e_step_visible", "test_e_step_hidden"}
+    assert lost(graded["root"], "forger_types") >= {"test_m_step_visible", "test_m_step_hidden"}
+    for student in ("forger_deep", "forger_types"):
+        assert total(root, student) < FULL
+        messages = course.messages(root, A, student)
+        assert all("not a number or array" in text or "failed" in text or "did not finish" in text
+                   for name, text in messages.items() if name.startswith("test_")), messages
+
+
+def test_output_is_capped_per_cell_and_per_notebook(graded):
+    """Three cells that print megabytes and send fake images: the autograded notebook and the feedback stay small,
+    and only real PNGs are kept."""
+    root = graded["root"]
+    notebook = root / "autograded" / "flooder" / A / f"{A}.ipynb"
+    feedback = root / "feedback" / "flooder" / A / f"{A}.html"
+    assert notebook.stat().st_size < 2 * 2**20 and feedback.stat().st_size < 3 * 2**20
+    assert total(root, "flooder") == FULL  # printing is not a mistake
+    cells = json.loads(notebook.read_text())["cells"]
+    flooding = [c for c in cells if "_figures =" in "".join(c["source"])]
+    assert len(flooding) == 3
+    for cell in flooding:  # the fake images are gone, and the text is cut
+        assert not [o for o in cell["outputs"] if "image/png" in o.get("data", {})]
+        assert sum(len(o.get("text", "")) for o in cell["outputs"]) <= 2 * replies.MAX_CELL_TEXT + 100
+
+
+def test_a_double_forked_process_still_counts_against_the_cell(graded):
+    root = graded["root"]
+    output = extra_cell_output(root, "double_forker", "os.fork()")
+    assert f"it used more than {CPU_LIMIT} s of CPU time" in output, output
+    assert total(root, "double_forker") == FULL
+
+
+def test_a_correct_notebook_in_an_awkward_folder_gets_full_marks(graded):
+    root, log = graded["root"], graded["serial_log"].stdout
+    assert total(root, "odd_files") == FULL, course.messages(root, A, "odd_files")
+    for name in ("huge.bin", "notes"):
+        assert f"'{name}'" in log and "not copied into the sandbox" in log, log[-3000:]
 
 
 def test_hostile_students_gain_nothing(graded):
@@ -381,3 +493,120 @@ def test_each_sandbox_holds_only_what_its_assignment_may_use(tmp_path):
         text = "\n".join(p.read_text() for p in (lib / "gmmlab").glob("*.py"))
         for name in graded_names | {"GaussianMixture", "kmeans", "run_em"}:
             assert f"def {name}(" not in text, f"the {assignment} sandbox holds gmmlab's {name}"
+
+
+# ------------------------------------------------------------------------------------------ per-notebook budgets
+
+BURN = r'''
+import time
+end = time.process_time() + 3.5  # just under the cell's CPU limit
+while time.process_time() < end:
+    pass
+'''
+NAP = "import time\ntime.sleep(2)  # just under the idle limit\n"
+BUDGET_LIMITS = ["--SandboxedGrade.cpu_limit=4", "--SandboxedGrade.idle_limit=3",
+                 "--SandboxedGrade.notebook_cpu_limit=8", "--SandboxedGrade.notebook_wall_limit=25"]
+
+
+@pytest.fixture(scope="module")
+def budgeted(tmp_path_factory):
+    """Two notebooks whose work can never finish within their budget, each cell within its own limits: fifty cells
+    that each compute for 3.5 s (175 CPU seconds against a budget of 8), and a hundred that each sleep for 2 s
+    (200 s against a budget of 25)."""
+    root = course.make_course(tmp_path_factory.mktemp("budget") / "course", [A])
+    course.place(root, "burner", A, with_extra_cells(course.correct_submission(root, A), *[(BURN, "setup")] * 50))
+    course.place(root, "napper", A, with_extra_cells(course.correct_submission(root, A), *[(NAP, "setup")] * 100))
+    env = course.environment(GMMLAB_SANDBOX_UIDS=UIDS)
+    log = course.nbgrader("autograde", A, "--create", *BUDGET_LIMITS, cwd=root, check=False, env=env, timeout=3000)
+    return root, log
+
+
+@pytest.mark.parametrize("student, spent", [("burner", "this notebook used its 8 s of CPU time for grading"),
+                                            ("napper", "this notebook used its 25 s of grading time")])
+def test_a_notebook_is_stopped_by_its_budget_with_a_reason(budgeted, student, spent):
+    root, log = budgeted
+    assert log.returncode == 0, log.stdout[-3000:]
+    nb = json.loads((root / "autograded" / student / A / f"{A}.ipynb").read_text())
+    outputs = [json.dumps(c.get("outputs", [])) for c in nb["cells"] if c["cell_type"] == "code"]
+    first = next(i for i, text in enumerate(outputs) if spent in text)  # the cell that found the budget spent
+    assert all(f"not run: {spent}" in text for text in outputs[first + 1:]), outputs  # and none ran after it
+    assert first < len(outputs) - 20, "the budget stopped the notebook long before its end"
+    messages = course.messages(root, A, student)
+    assert messages and all("was not run" in text for name, text in messages.items() if name.startswith("test_")), messages
+    assert total(root, student) == 0
+    assert sandbox_processes() == {}
+
+
+def test_a_stand_in_asked_for_far_more_than_the_test_gave_fails_that_test():
+    """A graded run_em given the test's e_step calls it with 4,000 components: refused before it runs here."""
+    calls = []
+
+    def e_step(X, weights, means, covariances):
+        calls.append(len(weights))
+        return np.full((len(X), len(weights)), 1.0 / len(weights))
+
+    class StudentInSandbox:  # what the sandbox does with a call: the student's run_em calls the stand-in
+        def call(self, message, callbacks):
+            X, weights, means, covariances = wire.loads(message["args"])[0]
+            callbacks["e_step"](X, weights, means, covariances)  # the data it was given: fine
+            K = 4000
+            try:
+                callbacks["e_step"](X, np.full(K, 1 / K), np.zeros((K, 2)), np.tile(np.eye(2), (K, 1, 1)))
+            except AssertionError:
+                pass  # the student's code catches what the stand-in raised: the test still fails
+            return {"ok": True, "value": wire.dumps(0.0)}
+
+    remote = autograde.Remote(StudentInSandbox(), b"s", (A, A, "x"))
+    run_em = remote.function("run_em", replace={"e_step": e_step})
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    with pytest.raises(AssertionError, match="run_em called e_step with arrays far larger than the data"):
+        run_em(X, np.full(3, 1 / 3), X[:3], np.tile(np.eye(2), (3, 1, 1)))
+    assert calls == [3]
+
+
+def test_the_graders_directory_cannot_be_prepared_by_a_user(tmp_path, monkeypatch):
+    """Uid locks and the font cache live in a directory of the grader's own; a directory or a link that someone
+    else made, or that others can write, is refused, and no lock file is opened through a link."""
+    planted = tmp_path / "planted"
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)
+    monkeypatch.setattr(sandbox, "STATE_DIR", planted)
+    with pytest.raises(sandbox.SandboxUnavailable, match="only it can write"):
+        sandbox.state_dir()
+    target = tmp_path / "shadow"
+    target.write_text("root:secret\n")
+    (tmp_path / "link").symlink_to(target)
+    monkeypatch.setattr(sandbox, "STATE_DIR", tmp_path / "link")
+    with pytest.raises(sandbox.SandboxUnavailable):
+        sandbox.state_dir()
+    own = tmp_path / "own"
+    monkeypatch.setattr(sandbox, "STATE_DIR", own)
+    assert sandbox.state_dir() == own and (own.stat().st_mode & 0o777) == 0o700
+    (own / "uids").mkdir()
+    (own / "uids" / "62599.lock").symlink_to(target)
+    monkeypatch.setenv("GMMLAB_SANDBOX_UIDS", "62599-62599")
+    with pytest.raises(OSError):
+        sandbox._acquire_uid()
+    assert target.read_text() == "root:secret\n"
+
+
+def test_the_sandbox_sees_no_jupyter_configuration(monkeypatch):
+    """Jupyter's system configuration (in /etc, which the sandbox reads) names the exchange: the sandbox's code
+    finds nothing there."""
+    import secrets
+
+    config = Path("/etc") / f"gmmlab-test-jupyter-{secrets.token_hex(4)}"  # where the sandbox would see it
+    config.mkdir()
+    try:
+        (config / "nbgrader_config.py").write_text("c.Exchange.root = '/srv/secret-exchange'\n")
+        monkeypatch.setattr(sandbox, "JUPYTER_CONFIG_DIRS", [str(config)])
+        monkeypatch.setenv("GMMLAB_SANDBOX_UIDS", UIDS)
+        box = sandbox.Sandbox(A)
+        try:
+            code = f"import os\nprint(sorted(os.listdir({str(config)!r})))"
+            reply = box.request({"op": "exec", "code": code, "cell": 0})
+        finally:
+            box.close()
+    finally:
+        shutil.rmtree(config)
+    assert reply["stdout"].strip() == "[]", reply
