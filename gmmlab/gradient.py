@@ -1,7 +1,7 @@
 r"""Maximum likelihood for a Gaussian mixture by gradient ascent, the alternative to EM.
 
-Gradient ascent works on unconstrained parameters :math:`\boldsymbol\eta = (\boldsymbol\alpha,
-\boldsymbol\mu_{1:K}, \mathbf{A}_{1:K})`: logits :math:`\boldsymbol\alpha` give the weights through a
+Gradient ascent works on unconstrained parameters :math:`\boldsymbol\eta = (\boldsymbol\omega,
+\boldsymbol\mu_{1:K}, \mathbf{A}_{1:K})`: logits :math:`\boldsymbol\omega` give the weights through a
 softmax (:eq:`eq-bey2-softmax`), and lower-triangular matrices :math:`\mathbf{A}_k` give Cholesky
 factors with a positive diagonal (:eq:`eq-bey2-cholesky-parametrisation`). Every value of
 :math:`\boldsymbol\eta` is then a valid mixture, which is what EM gets for free from its M-step. The gradients
@@ -18,14 +18,14 @@ from .likelihood import logsumexp
 
 
 def weights_from_logits(logits):
-    r"""Mixture weights from unconstrained logits, :math:`\pi_k = e^{\alpha_k} / \sum_j e^{\alpha_j}`.
+    r"""Mixture weights from unconstrained logits, :math:`\pi_k = e^{\omega_k} / \sum_j e^{\omega_j}`.
 
     Implements :eq:`eq-bey2-softmax` in log space, so very large or very small logits do not overflow.
 
     Parameters
     ----------
     logits : array-like of shape (K,)
-        The logits :math:`\alpha_k`, any finite real numbers.
+        The logits :math:`\omega_k`, any finite real numbers.
 
     Returns
     -------
@@ -153,7 +153,7 @@ def mixture_from_free(logits, means, free_factors):
     Parameters
     ----------
     logits : array-like of shape (K,)
-        The logits :math:`\alpha_k`.
+        The logits :math:`\omega_k`.
     means : array-like of shape (K, D)
         Component means.
     free_factors : array-like of shape (K, D, D)
@@ -211,7 +211,7 @@ def log_likelihood_gradients(X, logits, means, free_factors):
     With responsibilities :math:`r_{nk}`, :math:`N_k = \sum_n r_{nk}` and whitened residuals
     :math:`\mathbf{u}_{nk} = \mathbf{L}_k^{-1}(\mathbf{x}_n - \boldsymbol\mu_k)`, implements
 
-    - :eq:`eq-bey2-grad-logits`: :math:`\partial\ell/\partial\alpha_k = N_k - N\pi_k`;
+    - :eq:`eq-bey2-grad-logits`: :math:`\partial\ell/\partial\omega_k = N_k - N\pi_k`;
     - :eq:`eq-bey2-grad-mean`: :math:`\partial\ell/\partial\boldsymbol\mu_k = \mathbf{L}_k^{-\top}\sum_n r_{nk}\mathbf{u}_{nk}`;
     - :eq:`eq-bey2-grad-cholesky`: :math:`\mathbf{G}_k = \mathbf{L}_k^{-\top}\bigl(\sum_n r_{nk}\mathbf{u}_{nk}\mathbf{u}_{nk}^\top - N_k\mathbf{I}\bigr)`,
       whose lower triangle is the gradient with respect to :math:`\mathbf{A}_k`, with every diagonal
@@ -224,7 +224,7 @@ def log_likelihood_gradients(X, logits, means, free_factors):
     X : array-like of shape (N, D)
         The data points, one per row.
     logits : array-like of shape (K,)
-        The logits :math:`\alpha_k` of the weights.
+        The logits :math:`\omega_k` of the weights.
     means : array-like of shape (K, D)
         Component means.
     free_factors : array-like of shape (K, D, D)

@@ -89,9 +89,9 @@ def ppca_log_likelihood(X, mean, W, sigma2):
 def ppca_e_step(X, mean, W, sigma2):
     r"""E-step of probabilistic PCA: the Gaussian posterior :math:`p(\mathbf{z}_n \mid \mathbf{x}_n)` of every point.
 
-    Implements :eq:`eq-bey2-ppca-posterior`: with :math:`\mathbf{M} = \mathbf{W}^\top\mathbf{W} + \sigma^2\mathbf{I}_M`,
-    the posterior mean is :math:`\mathbf{m}_n = \mathbf{M}^{-1}\mathbf{W}^\top(\mathbf{x}_n - \boldsymbol\mu)` and the
-    posterior covariance :math:`\sigma^2\mathbf{M}^{-1}`, the same for every point.
+    Implements :eq:`eq-bey2-ppca-posterior`: with :math:`\mathbf{V} = \mathbf{W}^\top\mathbf{W} + \sigma^2\mathbf{I}_M`,
+    the posterior mean is :math:`\mathbf{m}_n = \mathbf{V}^{-1}\mathbf{W}^\top(\mathbf{x}_n - \boldsymbol\mu)` and the
+    posterior covariance :math:`\sigma^2\mathbf{V}^{-1}`, the same for every point.
 
     Parameters
     ----------
@@ -109,7 +109,7 @@ def ppca_e_step(X, mean, W, sigma2):
     posterior_means : ndarray of shape (N, M)
         Row n is :math:`\mathbf{m}_n = \mathbb{E}[\mathbf{z}_n \mid \mathbf{x}_n]`.
     posterior_covariance : ndarray of shape (M, M)
-        :math:`\sigma^2\mathbf{M}^{-1}`, shared by all points.
+        :math:`\sigma^2\mathbf{V}^{-1}`, shared by all points.
 
     Raises
     ------
@@ -127,9 +127,9 @@ def ppca_e_step(X, mean, W, sigma2):
     (array([[1.]]), array([[0.5]]))
     """
     X, mean, W, sigma2 = _check_ppca(X, mean, W, sigma2)
-    M_matrix = W.T @ W + sigma2 * np.eye(W.shape[1])
-    posterior_means = np.linalg.solve(M_matrix, W.T @ (X - mean).T).T
-    posterior_covariance = sigma2 * np.linalg.inv(M_matrix)
+    V = W.T @ W + sigma2 * np.eye(W.shape[1])
+    posterior_means = np.linalg.solve(V, W.T @ (X - mean).T).T
+    posterior_covariance = sigma2 * np.linalg.inv(V)
     return posterior_means, posterior_covariance
 
 
@@ -139,7 +139,7 @@ def ppca_m_step(X, mean, posterior_means, posterior_covariance):
     Implements :eq:`eq-bey2-ppca-m-step-w`,
     :math:`\mathbf{W} = \bigl[\sum_n (\mathbf{x}_n - \boldsymbol\mu)\mathbf{m}_n^\top\bigr]\bigl[\sum_n
     \mathbb{E}[\mathbf{z}_n\mathbf{z}_n^\top]\bigr]^{-1}` with
-    :math:`\mathbb{E}[\mathbf{z}_n\mathbf{z}_n^\top] = \sigma^2\mathbf{M}^{-1} + \mathbf{m}_n\mathbf{m}_n^\top`, then
+    :math:`\mathbb{E}[\mathbf{z}_n\mathbf{z}_n^\top] = \sigma^2\mathbf{V}^{-1} + \mathbf{m}_n\mathbf{m}_n^\top`, then
     :eq:`eq-bey2-ppca-m-step-sigma` for :math:`\sigma^2` with the *new* :math:`\mathbf{W}`.
 
     Parameters

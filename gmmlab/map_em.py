@@ -63,8 +63,10 @@ def log_prior(weights, covariances, *, alpha, psi, nu):
     r"""Log-density of the prior, :math:`\log\mathrm{Dir}(\boldsymbol\pi;\alpha) + \sum_k\log\mathcal{W}^{-1}(\boldsymbol\Sigma_k;\boldsymbol\Psi,\nu)`.
 
     Implements :eq:`eq-bey-log-prior` with both normalising constants, taken from ``scipy.stats.dirichlet`` and
-    ``scipy.stats.invwishart``, so the value is a true log-density (the flat prior on the means contributes
-    nothing).
+    ``scipy.stats.invwishart``: the value is the log-density of the proper prior on the weights and the covariances.
+    The flat prior on the means is improper; it contributes a constant, taken to be zero, so the prior on all the
+    parameters, and with it the posterior of a mixture, is improper, and :eq:`eq-bey-penalised` is an
+    unnormalised log-posterior rather than a log-density.
 
     Parameters
     ----------
@@ -142,7 +144,8 @@ def penalised_log_likelihood(X, weights, means, covariances, *, alpha, psi, nu):
     Returns
     -------
     float
-        The penalised log-likelihood (the log of the unnormalised posterior density of the parameters).
+        The penalised log-likelihood (the unnormalised log-posterior of the parameters; the posterior itself is
+        improper, because the prior on the means is flat).
 
     Examples
     --------
