@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GLOSSARY = (ROOT / "book" / "glossary.md").read_text()
 ROW = re.compile(r"^\|\s*\$(?P<symbol>[^$]+)\$\s*\|(?P<meaning>[^|]+)\|\s*\{doc\}`(?P<chapter>[\w-]+)`\s*\|\s*$")
 MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+)\$", re.S)
