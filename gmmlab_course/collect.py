@@ -128,26 +128,30 @@ class OwnerCheckedCollect(ExchangeCollect):
     max_submission_files = Integer(
         100, help="Most files and folders a collected submission may hold").tag(config=True)
 
+    def _path_to_record(self, path):
+        """nbgrader's record of a submission folder, without the time in its name: nbgrader's own parses it and
+        stops the whole collect at a name like ``alice+ps4-em+yesterday+1``, which any student can make."""
+        return {"username": os.path.basename(path).rsplit("+", 3)[0], "filename": os.path.basename(path),
+                "timestamp": datetime.datetime.min}
+
     def init_src(self):
-        super().init_src()  # checks the course and the inbound folder, reads the due date
+        super().init_src()  # checks the course and the inbound folder, reads the due date; its choice is replaced
         student_id = self.coursedir.student_id or "*"
         pattern = os.path.join(self.inbound_path, f"{student_id}+{self.coursedir.assignment_id}+*")
-        records, self._listings = [], {}
+        records = []
         for path in glob.glob(pattern):
-            name = os.path.basename(path)
-            record = {"username": name.rsplit("+", 3)[0], "filename": name}  # the name's time is the student's
-            if owner(path) != record["username"]:
-                self.log.warning(
-                    f"{path} claims to be submitted by {record['username']} but is owned by {owner(path)}: "
-                    "not collected (submitted under another student's name)")
-                continue
+            record = self._path_to_record(path)
             try:
+                if owner(path) != record["username"]:
+                    self.log.warning(
+                        f"{path} claims to be submitted by {record['username']} but is owned by {owner(path)}: "
+                        "not collected (submitted under another student's name)")
+                    continue
                 listing = self._list(path)
-            except Refused as error:
+            except (Refused, OSError) as error:  # OSError: the student removed or changed it meanwhile
                 self.log.warning(f"{record['username']}: {path} not collected: {error}")
                 continue
             record["timestamp"] = parse_utc(listing.timestamp(self.timestamp_format))
-            self._listings[path] = listing
             records.append(record)
         self.src_records = [self._choose(group) for group in groupby(records, lambda r: r["username"]).values()]
 
@@ -170,7 +174,7 @@ class OwnerCheckedCollect(ExchangeCollect):
         try:
             listing = self._list(src)  # again: the student may have changed it since init_src
             self._copy(student, src, dest, listing)
-        except Refused as error:
+        except (Refused, OSError) as error:  # OSError: the student removed or changed it meanwhile
             shutil.rmtree(dest, ignore_errors=True)
             self.log.warning(f"{student}: {src} not collected: {error}")
             return

@@ -9,8 +9,8 @@ from there the browser of the student who reads the feedback, or of the instruct
 
 - :class:`SanitiseStudentMarkup` (in ``c.Autograde.autograde_preprocessors`` after ``SandboxedGrade``, and in
   ``c.GenerateFeedback.preprocessors``) keeps only outputs of type text, LaTeX and PNG, with HTML and Markdown
-  outputs passed through :func:`clean_html`, cleans raw cells the same way and drops a Markdown cell's
-  attachments other than PNG images;
+  outputs passed through :func:`clean_html`, cleans raw cells the same way and keeps only the PNG content of a
+  Markdown cell's attachments;
 - :func:`markdown2html` replaces nbconvert's filter of that name (``c.HTMLExporter.filters``), which the feedback
   page and the formgrader's page both render Markdown cells with: Markdown is rendered first and the *result* is
   cleaned, so maths, code, tables and PNG images render as they should and no markup a student typed survives;
@@ -77,20 +77,41 @@ def clean_html(html):
     )
 
 
+class _Attachments(dict):
+    """A cell's attachments, in which one the Markdown names but the cell lacks is an empty PNG: nbconvert stops
+    the whole page at a missing attachment."""
+
+    def __contains__(self, name):
+        return True
+
+    def __missing__(self, name):
+        return {"image/png": ""}
+
+
 @jinja2.pass_context
 def markdown2html(context, source):
     """nbconvert's Markdown rendering (maths kept for MathJax, code highlighted, attachments embedded), then
-    :func:`clean_html`: a drop-in for the template filter ``markdown2html``."""
+    :func:`clean_html`: a drop-in for the template filter ``markdown2html``.
+
+    Images are never read from disk (nbconvert's ``embed_images`` stays off): a student's ``![](../gradebook.db)``
+    would otherwise be embedded into the page.
+    """
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
     cell = context.get("cell", {}) or {}
     path = context.get("resources", {}).get("metadata", {}).get("path", "")
-    renderer = IPythonRenderer(escape=False, attachments=cell.get("attachments", {}), path=path)
+    attachments = _Attachments(cell.get("attachments", {}) or {})
+    renderer = IPythonRenderer(escape=False, attachments=attachments, embed_images=False, path=path)
     return clean_html(MarkdownWithMath(renderer=renderer).render(source))
 
 
+def _png(attachment):
+    png = attachment.get("image/png") if isinstance(attachment, dict) else None
+    return png if isinstance(png, str) else ""
+
+
 class SanitiseStudentMarkup(NbGraderPreprocessor):
-    """Outputs reduced to text, LaTeX, PNG and cleaned HTML or Markdown; raw cells cleaned; only PNG attachments."""
+    """Outputs reduced to text, LaTeX, PNG and cleaned HTML or Markdown; raw cells cleaned; PNG attachments only."""
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":
@@ -107,10 +128,8 @@ class SanitiseStudentMarkup(NbGraderPreprocessor):
                         del data[mimetype]
         elif cell.cell_type == "raw":
             cell.source = clean_html(cell.source)
-        if "attachments" in cell:
-            cell.attachments = {name: {"image/png": item["image/png"]}
-                                for name, item in cell.attachments.items()
-                                if isinstance(item, dict) and isinstance(item.get("image/png"), str)}
+        if "attachments" in cell:  # every name kept (a missing one stops nbconvert), only PNG content
+            cell.attachments = {name: {"image/png": _png(item)} for name, item in cell.attachments.items()}
         return cell, resources
 
 
@@ -131,7 +150,7 @@ class FeedbackFilesOnly(NbGraderPreprocessor):
         source = resources.get("metadata", {}).get("path", "")
         folder = coursedir.format_path(coursedir.feedback_directory, info["student"], info["assignment"])
         pages = {os.path.splitext(name)[0] + ".html" for name in os.listdir(source) if name.endswith(".ipynb")}
-        for name in os.listdir(folder):
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:  # made by nbgrader if it copied any
             path = os.path.join(folder, name)
             mode = os.lstat(path).st_mode
             if stat.S_ISREG(mode) and (name in pages or name in RELEASE_FEEDBACK_READS):

@@ -241,12 +241,11 @@ def fix_hidden_test(m):
     """Fix a hidden test in solutions/ (so that it visibly changes the grade), and check that the course refuses
     to regrade until the gradebook has it."""
     path = m.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    nb = json.loads(path.read_text())
-    cell = next(c for c in nb["cells"] if course.grade_id(c) == "test_bic_hidden")
-    source = "".join(cell["source"])
-    assert "### END HIDDEN TESTS" in source
-    cell["source"] = source.replace("### END HIDDEN TESTS",
-                                    f'raise AssertionError("{FIXED_TEST_MESSAGE}")\n### END HIDDEN TESTS')
+    nb = course.read_notebook(path)  # a NotebookNode: course.grade_id reads cell.metadata
+    cell = next(c for c in nb.cells if course.grade_id(c) == "test_bic_hidden")
+    assert "### END HIDDEN TESTS" in cell.source
+    cell.source = cell.source.replace("### END HIDDEN TESTS",
+                                      f'raise AssertionError("{FIXED_TEST_MESSAGE}")\n### END HIDDEN TESTS')
     path.write_text(json.dumps(nb, indent=1))
     stale = course.nbgrader("autograde", ASSIGNMENT, "--force", cwd=m.root, env=m.env(), check=False)
     assert stale.returncode != 0, "autograde graded with a gradebook older than solutions/"

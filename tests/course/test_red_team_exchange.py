@@ -5,7 +5,7 @@ make it (a student owns their folder in the inbound directory and may put anythi
 grades by the documented route: ``nbgrader collect`` with the course's collect, ``nbgrader autograde`` and
 ``nbgrader generate_feedback``. A secret is planted in the gradebook, in the solutions and in the instructor's
 environment. Attacks: links to the gradebook, to the solutions, to another student's submission, to a folder, to
-/dev/zero; a submission folder that is itself a link; a FIFO; a file too large; a back-dated timestamp.txt and
+/dev/zero; a submission folder that is itself a link, or named with a time that is not one; a FIFO; a file too large; a back-dated timestamp.txt and
 modification times; markup with script and handlers in a written answer and in outputs. Beside them a correct
 student hands in an awkward folder (extra files, a link, a file only they can read).
 """
@@ -105,7 +105,8 @@ def notebook(root, student):
 def hand_in(inbound, student, uid, root, correct_folder=None):
     """The student's folder in the inbound directory, with its attack; owned by the student, as they would make it."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
-    folder = inbound / f"{student}+{ASSIGNMENT}+{stamp}+{secrets.token_hex(4)}"
+    when = "not a time at all" if student == "rtfolder" else stamp  # nbgrader's collect stops at such a name
+    folder = inbound / f"{student}+{ASSIGNMENT}+{when}+{secrets.token_hex(4)}"
     if student == "rtdirlink":  # the submission folder itself is a link, to the solutions
         folder.symlink_to(root / "solutions" / ASSIGNMENT)
         os.lchown(folder, uid, uid)
@@ -295,3 +296,79 @@ def test_a_file_the_collector_cannot_read_is_skipped_and_the_rest_collected(tmp_
         assert any("secret.txt" in r.getMessage() and "cannot be read" in r.getMessage() for r in caplog.records)
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_feedback_and_formgrader_pages_keep_no_student_markup_that_runs():
+    """The sandbox may hand back HTML, SVG or JavaScript outputs, and a submission may hold raw cells and
+    attachments: the course's preprocessor and Markdown filter leave none of their script in a page, and ordinary
+    Markdown (maths, code, tables, a PNG) still renders."""
+    from nbconvert.exporters import HTMLExporter
+    from traitlets.config import Config
+
+    from gmmlab_course.feedback import SanitiseStudentMarkup
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    markdown = (f"# Answer\n\n{XSS}\n\n$\\sum_k \\pi_k = 1$ and $a < b$\n\n```python\nx = 1 < 2\n```\n\n"
+                f"| k | BIC |\n|---|-----|\n| 3 | low |\n\n![fit](data:image/png;base64,{png})\n\n![a](attachment:a.svg)"
+                "\n\n![none](attachment:missing.png) ![key](../../gradebook.db)")
+    cell = nbformat.v4.new_markdown_cell(markdown)
+    cell.attachments = {"a.svg": {"image/svg+xml": '<svg onload="alert(\'rt-xss\')"/>'}}
+    code = nbformat.v4.new_code_cell("show()", outputs=[
+        nbformat.v4.new_output("display_data", data={
+            "text/html": XSS, "text/plain": "shown", "image/svg+xml": '<svg onload="alert(\'rt-xss\')"/>',
+            "application/javascript": "alert('rt-xss')", "image/png": png}),
+        nbformat.v4.new_output("stream", text=XSS),
+    ])
+    nb = nbformat.v4.new_notebook(cells=[cell, code, nbformat.v4.new_raw_cell(XSS, metadata={"format": "text/html"})])
+
+    nb, _ = SanitiseStudentMarkup().preprocess(nb, {})
+    assert set(nb.cells[1].outputs[0].data) == {"text/html", "text/plain", "image/png"}
+    assert nb.cells[0].attachments == {"a.svg": {"image/png": ""}}
+    config = Config()
+    config.HTMLExporter.filters = {"markdown2html": "gmmlab_course.feedback.markdown2html"}
+    page, _ = HTMLExporter(config=config).from_notebook_node(nb)
+    assert "rt-xss" in page  # shown as text, where it was text
+    assert not re.search(r"<script[^>]*>\s*alert", page)
+    for tag in re.findall(r"<[a-zA-Z][^<>]*>", page):
+        assert not re.search(r"\son[a-z]+\s*=|javascript:", tag, re.I) or "rt-xss" not in tag, tag
+    assert "<h1" in page and "<table" in page and f'src="data:image/png;base64,{png}"' in page
+    assert "$\\sum_k \\pi_k = 1$" in page and "$a &lt; b$" in page and "&lt;" in page
+
+    # without the course's filter, nbconvert would have put the written answer's markup in the page as is
+    bare, _ = HTMLExporter().from_notebook_node(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(XSS)]))
+    assert re.search(r"<img[^>]*onerror", bare)
+
+
+def test_zip_collect_refuses_archives_with_links_or_huge_members(tmp_path):
+    """A Canvas download holds neither links nor giant files: an archive that does is not extracted at all."""
+    import zipfile
+
+    from gmmlab_course.collect import CanvasExtractor
+
+    extractor = CanvasExtractor(max_member_bytes=2**20)
+    for name, build in [
+        ("link", lambda z: z.writestr(_link_member("alice_1_2_ps4-em.ipynb"), "/etc/shadow")),
+        ("huge", lambda z: z.writestr("bob_3_4_ps4-em.ipynb", b"\0" * (2**20 + 1))),
+    ]:
+        archive, extracted = tmp_path / name / "archive", tmp_path / name / "extracted"
+        archive.mkdir(parents=True)
+        extracted.mkdir()
+        with zipfile.ZipFile(archive / "submissions.zip", "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("carol_5_6_ps4-em.ipynb", "{}")
+            build(z)
+        with pytest.raises(ValueError, match="was not extracted: its member"):
+            extractor.extract(str(archive), str(extracted))
+        assert not list(extracted.rglob("*")), name
+    (tmp_path / "link" / "archive" / "submissions.zip").unlink()
+    with zipfile.ZipFile(tmp_path / "link" / "archive" / "submissions.zip", "w") as z:
+        z.writestr("carol_5_6_ps4-em.ipynb", "{}")
+    extractor.extract(str(tmp_path / "link" / "archive"), str(tmp_path / "link" / "extracted"))
+    assert [p.name for p in (tmp_path / "link" / "extracted").rglob("*.ipynb")] == ["carol_5_6_ps4-em.ipynb"]
+
+
+def _link_member(name):
+    import zipfile
+
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
