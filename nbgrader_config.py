@@ -50,13 +50,15 @@ from nbgrader.preprocessors import (  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 
 from gmmlab_course.autograde import NormaliseSubmission, SandboxedGrade  # noqa: E402
-from gmmlab_course.feedback import HideTestTracebacks  # noqa: E402
+from gmmlab_course.feedback import (  # noqa: E402
+    FeedbackFilesOnly, HideTestTracebacks, SanitiseStudentMarkup,
+)
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, NormaliseSubmission, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
-    SandboxedGrade, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+    SandboxedGrade, SanitiseStudentMarkup, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
     CheckCellMetadata,
 ]
 c.SandboxedGrade.cpu_limit = 60  # CPU seconds per cell or per call of a graded function
@@ -64,8 +66,14 @@ c.SandboxedGrade.idle_limit = 30  # seconds without computing (sleeping, blocked
 c.OverwriteCells.add_missing_cells = True
 
 
-# Feedback HTML returned to students: grades, test cells without their hidden tests, messages only.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTestTracebacks, CSSHTMLHeaderPreprocessor]
+# Feedback HTML returned to students: grades, test cells without their hidden tests, messages only, and no markup
+# of the student's that could run in a browser; feedback/ gets the pages and nothing else a submission held
+# (gmmlab_course/feedback.py). The same Markdown filter renders the formgrader's pages.
+c.GenerateFeedback.preprocessors = [
+    GetGrades, ClearHiddenTests, HideTestTracebacks, SanitiseStudentMarkup, FeedbackFilesOnly,
+    CSSHTMLHeaderPreprocessor,
+]
+c.HTMLExporter.filters = {"markdown2html": "gmmlab_course.feedback.markdown2html"}
 
 
 # ---- export (owned by the appendix work)
@@ -77,6 +85,7 @@ c.ExportApp.plugin_class = "gmmlab_course.export.StatusCsvExportPlugin"
 # Canvas names each file <sortable name>_[LATE_]<Canvas user id>_<attachment id>_<file name>[-<n>].ipynb (-<n> when
 # the file was resubmitted); the Canvas user id is looked up in the gradebook's lms_user_id.
 c.ZipCollectApp.collector_plugin = "gmmlab_course.collect.CanvasCollector"
+c.ZipCollectApp.extractor_plugin = "gmmlab_course.collect.CanvasExtractor"  # no links, no zip bombs
 c.FileNameCollectorPlugin.named_regexp = (
     r".*/[^/_]+_(?:LATE_)?(?P<lms_user_id>[0-9]+)_[0-9]+_(?P<file_id>[^/]+?)(?:-[0-9]+)?\.ipynb$"
 )

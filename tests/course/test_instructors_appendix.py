@@ -10,6 +10,7 @@ notebook and a Canvas download arrive, a hidden test gets fixed) and checks each
 """
 
 import csv
+import datetime
 import importlib.util
 import json
 import os
@@ -210,8 +211,15 @@ def work_on_notebook(m, student):
 
 
 def submitted_on_time(m):
-    """The students submitted the day before the deadline (the test runs later than the appendix's due date)."""
-    for stamp in (m.exchange / "gmmlab" / "inbound").glob(f"*+{ASSIGNMENT}+*/timestamp.txt"):
+    """The students submitted the day before the deadline. The test runs later than the appendix's due date and
+    collect times a submission by the kernel's clock, which a test cannot set back, so the collected time (the
+    instructor's file) is moved, after checking that it is the clock's and not the student's timestamp.txt."""
+    for student in STUDENTS:
+        stamp = m.root / "submitted" / student / ASSIGNMENT / "timestamp.txt"
+        inbound = next((m.exchange / "gmmlab" / "inbound").glob(f"{student}+{ASSIGNMENT}+*")) / "timestamp.txt"
+        collected = datetime.datetime.strptime(stamp.read_text(), "%Y-%m-%d %H:%M:%S.%f %Z")
+        assert abs(collected.replace(tzinfo=datetime.timezone.utc).timestamp() - time.time()) < 3600, stamp.read_text()
+        assert inbound.exists() and stamp.read_text() != inbound.read_text()
         stamp.write_text(ON_TIME)
 
 
@@ -233,12 +241,11 @@ def fix_hidden_test(m):
     """Fix a hidden test in solutions/ (so that it visibly changes the grade), and check that the course refuses
     to regrade until the gradebook has it."""
     path = m.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    nb = json.loads(path.read_text())
-    cell = next(c for c in nb["cells"] if course.grade_id(c) == "test_bic_hidden")
-    source = "".join(cell["source"])
-    assert "### END HIDDEN TESTS" in source
-    cell["source"] = source.replace("### END HIDDEN TESTS",
-                                    f'raise AssertionError("{FIXED_TEST_MESSAGE}")\n### END HIDDEN TESTS')
+    nb = course.read_notebook(path)  # a NotebookNode: course.grade_id reads cell.metadata
+    cell = next(c for c in nb.cells if course.grade_id(c) == "test_bic_hidden")
+    assert "### END HIDDEN TESTS" in cell.source
+    cell.source = cell.source.replace("### END HIDDEN TESTS",
+                                      f'raise AssertionError("{FIXED_TEST_MESSAGE}")\n### END HIDDEN TESTS')
     path.write_text(json.dumps(nb, indent=1))
     stale = course.nbgrader("autograde", ASSIGNMENT, "--force", cwd=m.root, env=m.env(), check=False)
     assert stale.returncode != 0, "autograde graded with a gradebook older than solutions/"
@@ -253,7 +260,7 @@ BEFORE = {
     "instructors-autograde": lambda m, s: instructor_tries_it(m),
     "instructors-regrade": lambda m, s: fix_hidden_test(m),
 }
-AFTER = {"instructors-submit": lambda m, s: submitted_on_time(m)}
+AFTER = {"instructors-collect": lambda m, s: submitted_on_time(m)}
 
 # ------------------------------------------------------------------------------------------------ what must hold
 
@@ -261,6 +268,7 @@ AFTER = {"instructors-submit": lambda m, s: submitted_on_time(m)}
 def check_machine(m, out, student):
     assert stat.S_IMODE(m.exchange.stat().st_mode) == 0o1777
     assert f'c.Exchange.root = "{m.exchange}"' in m.system_config.read_text()
+    assert 'c.ExchangeFactory.collect = "gmmlab_course.collect.OwnerCheckedCollect"' in m.system_config.read_text()
 
 
 def check_roster(m, out, student):
@@ -436,13 +444,14 @@ def test_the_appendix_runs_as_written(machine):
             CHECKS[name](m, result.stdout, student)
             AFTER.get(name, lambda m, s: None)(m, student)
 
-    # What the appendix says is NOT protected: alice submits under bob's id; collect warns, and still takes it.
+    # What nbgrader alone does not protect, and the course's collect does: alice submits under bob's id; the
+    # collect the appendix configures leaves it in the exchange, says so, and collects bob's own.
     alice = m.run("nbgrader submit ps4-em --course=gmmlab --student=bob", "student-run", "alice")
     assert alice.returncode == 0, alice.stdout[-3000:]
     shutil.rmtree(m.root / "submitted" / "bob" / ASSIGNMENT)
     collect = m.run("nbgrader collect ps4-em", "instructor-run")
-    assert "claims to be submitted by bob but is owned by alice; cheating attempt?" in collect.stdout, collect.stdout
-    assert (m.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == notebook_text(m.root, "alice")
+    assert "claims to be submitted by bob but is owned by alice: not collected" in collect.stdout, collect.stdout
+    assert (m.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == notebook_text(m.root, "bob")
 
 
 # ------------------------------------------------------------------------------------------------ the manual script

@@ -9,6 +9,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from gmmlab_course import coursedir as course
 
 pytestmark = [pytest.mark.slow(minutes=1.5), pytest.mark.root]
