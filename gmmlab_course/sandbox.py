@@ -13,6 +13,7 @@ a module renamed in gmmlab fails the course's tests, not a class's grading.
 
 import ast
 import fcntl
+import hashlib
 import importlib.util
 import json
 import os
@@ -22,6 +23,7 @@ import signal
 import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -45,13 +47,17 @@ def _uid_pool():
 # The grader's own directory for uid locks and the matplotlib cache: made by root, under /run, which only root can
 # write, never under /tmp, where any user could create it first or plant links for root to follow.
 STATE_DIR = Path(os.environ.get("GMMLAB_GRADING_STATE", "/run/gmmlab-grading"))
+# Hard-linked copies of the grading environment (see grading_environment): on the file system that holds it, as
+# hard links must be, and readable by the sandboxes' uids.
+ENVIRONMENTS = Path(os.environ.get("GMMLAB_GRADING_ENVIRONMENTS", "/var/lib/gmmlab-grading"))
 OPT_OUT = "GMMLAB_UNSANDBOXED_GRADING"
 SANDBOX_ROOT = "/opt/gmmlab-grading"
 WORKDIR = "/home/student"
 
 HIDDEN_PACKAGES = ["sklearn", "gmmlab", "gmmlab_course"]  # masked in site-packages (gmmlab comes from the restricted copy)
 # Jupyter's system-wide configuration names the exchange (and possibly more of the course): hidden in the sandbox
-JUPYTER_CONFIG_DIRS = ["/etc/jupyter", "/usr/local/etc/jupyter", os.path.join(sys.prefix, "etc", "jupyter")]
+# (and the grading environment's own etc/jupyter)
+JUPYTER_CONFIG_DIRS = ["/etc/jupyter", "/usr/local/etc/jupyter"]
 
 # A submission's other files (data it reads, say) are copied into the sandbox if they are regular files of at most
 # this size, this many of them; anything else (links, devices, pipes, sockets, directories, larger files) is left out
@@ -165,6 +171,40 @@ def _bind(args, source, target=None, writable=False):
     args += ["--bind" if writable else "--ro-bind", str(source), str(target)]
 
 
+def grading_environment():
+    """The grading Python environment as the sandbox mounts it: for a virtual environment, a copy made of hard
+    links under ``ENVIRONMENTS`` (no data copied), so the mount's source path, which the kernel shows inside the
+    sandbox (/proc/self/mountinfo), names no course directory. Made once per state of the environment (the copy is
+    renewed when a package is installed or removed); where hard links cannot be made (another file system), the
+    environment itself is mounted."""
+    prefix = os.path.realpath(sys.prefix)
+    if prefix == os.path.realpath(sys.base_prefix):
+        return prefix
+    site = sysconfig.get_path("purelib")
+    stamp = hashlib.sha256(repr((prefix, os.stat(site).st_mtime_ns, os.stat(prefix).st_mtime_ns,
+                                 sorted((e.name, e.stat(follow_symlinks=False).st_mtime_ns) for e in os.scandir(site)))
+                                ).encode()).hexdigest()[:16]
+    try:
+        os.makedirs(ENVIRONMENTS, mode=0o755, exist_ok=True)
+        copy = ENVIRONMENTS / f"python-{stamp}"
+        if copy.is_dir():
+            return str(copy)
+        building = Path(tempfile.mkdtemp(prefix=".building-", dir=ENVIRONMENTS))
+        os.chmod(building, 0o755)
+        shutil.copytree(prefix, building / "env", symlinks=True, copy_function=os.link, dirs_exist_ok=True)
+        try:
+            os.rename(building / "env", copy)  # atomic: a grader running beside this one uses either copy
+        except OSError:
+            pass  # the other grader's copy arrived first
+        shutil.rmtree(building, ignore_errors=True)
+        for old in ENVIRONMENTS.glob("python-*"):  # earlier states of this machine's environments
+            if old != copy and time.time() - old.stat().st_mtime > 86400:
+                shutil.rmtree(old, ignore_errors=True)
+        return str(copy)
+    except OSError:  # no hard links across file systems: mount the environment itself
+        return prefix
+
+
 def command(uid, library, workdir, mpl_cache):
     """The argv that runs the server in a sandbox as ``uid`` (see the module docstring)."""
     limits = ["prlimit", "--as=3221225472", "--nproc=32", "--nofile=256", "--fsize=67108864", "--core=0", "--"]
@@ -179,18 +219,22 @@ def command(uid, library, workdir, mpl_cache):
             args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
         elif os.path.isdir(f"/{link}"):
             args += ["--ro-bind", f"/{link}", f"/{link}"]
-    prefixes = sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)})
+    environment = grading_environment()
+    prefixes = sorted({os.path.realpath(sys.base_prefix), environment})
     for prefix in prefixes:
         if not prefix.startswith("/usr/"):
             _bind(args, prefix)
-    for site in {p for p in sys.path if p.endswith("site-packages") and p.startswith(tuple(prefixes))}:
+    real = os.path.realpath(sys.prefix)
+    sites = {os.path.join(environment, os.path.relpath(p, real)) if p.startswith(real) else p
+             for p in sys.path if p.endswith("site-packages") and p.startswith((real, *prefixes))}
+    for site in sites:
         for name in HIDDEN_PACKAGES:
             if os.path.isdir(os.path.join(site, name)):
                 args += ["--tmpfs", os.path.join(site, name)]
         for entry in os.listdir(site):  # editable installs point outside the sandbox; hide them anyway
             if entry.endswith(".pth") and any(n in entry for n in HIDDEN_PACKAGES):
                 args += ["--ro-bind", "/dev/null", os.path.join(site, entry)]
-    for directory in JUPYTER_CONFIG_DIRS:
+    for directory in [*JUPYTER_CONFIG_DIRS, os.path.join(environment, "etc", "jupyter")]:
         if os.path.isdir(directory):
             args += ["--tmpfs", directory]
     _bind(args, library, f"{SANDBOX_ROOT}/lib")
@@ -209,7 +253,7 @@ def command(uid, library, workdir, mpl_cache):
             env[name] = os.environ[name]
     for name, value in env.items():
         args += ["--setenv", name, value]
-    python = os.path.join(sys.prefix, "bin", "python")
+    python = os.path.join(environment, "bin", "python")
     return limits + args + ["--"] + drop + [python, "-s", "-m", "gmmlab.grading._server"]
 
 

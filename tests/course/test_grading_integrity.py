@@ -611,3 +611,17 @@ def test_the_sandbox_sees_no_jupyter_configuration(monkeypatch):
     finally:
         shutil.rmtree(config)
     assert reply["stdout"].strip() == "[]", reply
+
+
+def test_no_path_the_sandbox_can_read_names_the_course(monkeypatch):
+    """The course's environment lives in the course directory here (.venv): the sandbox mounts a hard-linked copy
+    under a neutral name, so even the mount table it can read does not name the course."""
+    monkeypatch.setenv("GMMLAB_SANDBOX_UIDS", UIDS)
+    box = sandbox.Sandbox(A)
+    try:
+        code = "import sys, numpy, matplotlib\nprint(open('/proc/self/mountinfo').read())\nprint(sys.prefix, sys.path)"
+        reply = box.request({"op": "exec", "code": code, "cell": 0})
+    finally:
+        box.close()
+    assert reply["error"] is None and "/proc" in reply["stdout"], reply
+    assert str(course.REPO) not in reply["stdout"], reply["stdout"]
