@@ -21,9 +21,11 @@ iteration falls back to the two-pass update, so the result always matches the te
 ``gmmlab.em``.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
-from ._covariances import NK_FLOOR, estimate_parameters, log_det_cholesky, log_gaussian_prob, whiten
+from ._covariances import NK_FLOOR, estimate_parameters, finish_covariances, log_det_cholesky, log_gaussian_prob, whiten
 from .gaussian import LOG_2PI
 from .likelihood import logsumexp
 
@@ -119,15 +121,7 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, ce
         spread = covariances
     if np.any(shift**2 > MAX_SHIFT_RATIO * spread):
         return _two_pass_iteration(X, weights, means, prec_chol, covariance_type, reg_covar)
-    if covariance_type == "full":
-        covariances[:, np.arange(D), np.arange(D)] += reg_covar
-    elif covariance_type == "tied":
-        covariances = np.tensordot(nk, covariances, axes=1) / nk.sum()
-        covariances.flat[:: D + 1] += reg_covar
-    elif covariance_type == "diag":
-        covariances = covariances + reg_covar
-    else:
-        covariances = covariances.mean(axis=1) + reg_covar
+    covariances = finish_covariances(covariances, nk, covariance_type, reg_covar)
     return total_log_likelihood / N, nk / nk.sum(), new_means, covariances
 
 
@@ -139,15 +133,33 @@ def _two_pass_iteration(X, weights, means, prec_chol, covariance_type, reg_covar
     return float(np.mean(log_norm)), new_weights, new_means, covariances
 
 
+class Centre(NamedTuple):
+    """What an EM loop over fixed data computes once: the mean row, the largest squared distance of a row
+    from it, and the variance of every feature."""
+
+    mean: np.ndarray
+    radius2: float
+    variance: np.ndarray
+
+
 def data_centre(X):
-    """The mean row of ``X`` and the largest squared distance of a row from it."""
-    centre = np.full(X.shape[0], 1.0 / X.shape[0]) @ X  # numpy's mean over the long axis is several times slower
-    rows = max(1, FEATURE_BLOCK_ENTRIES // X.shape[1])
-    radius2 = 0.0
-    for start in range(0, X.shape[0], rows):
+    """The data's :class:`Centre`, in two passes over blocks of rows, accumulated in float64 (float32 data
+    are never copied whole)."""
+    N, D = X.shape
+    rows = max(1, FEATURE_BLOCK_ENTRIES // D)
+    ones = np.ones(min(rows, N))
+    total = np.zeros(D)
+    for start in range(0, N, rows):  # a matrix-vector product: numpy's mean over the long axis is slower
+        block = X[start : start + rows]
+        total += ones[: block.shape[0]] @ block.astype(np.float64, copy=False)
+    centre = total / N
+    radius2, squares = 0.0, np.zeros(D)
+    for start in range(0, N, rows):
         block = X[start : start + rows] - centre
-        radius2 = max(radius2, float(np.einsum("ij,ij->i", block, block).max()))
-    return centre, radius2
+        block *= block
+        squares += ones[: block.shape[0]] @ block
+        radius2 = max(radius2, float(block.sum(axis=1).max()))
+    return Centre(centre, radius2, squares / N)
 
 
 def natural_parameters(weights, means, prec_chol, centre):
@@ -215,13 +227,12 @@ def parameters_from_statistics(statistics, centre, reg_covar):
     second[:, upper[0], upper[1]] = statistics[:, :n_upper]
     second[:, upper[1], upper[0]] = statistics[:, :n_upper]
     covariances = second / nk[:, None, None] - m[:, :, None] * m[:, None, :]
-    covariances[:, np.arange(D), np.arange(D)] += reg_covar
-    return nk / nk.sum(), m + centre, covariances
+    return nk / nk.sum(), m + centre, finish_covariances(covariances, nk, "full", reg_covar)
 
 
 def _natural_iteration(X, weights, means, prec_chol, reg_covar, centre):
     """The natural-parameter iteration, or None when its rounding could show (see the module docstring)."""
-    centre, radius2 = centre
+    centre, radius2 = centre.mean, centre.radius2
     radius2 = max(radius2, float(np.max(np.sum((means - centre) ** 2, axis=1))))
     # trace(P_k) = ||prec_chol_k||_F^2 bounds 1 / (smallest variance) of component k from above
     if radius2 * float(np.max(np.sum(prec_chol**2, axis=(1, 2)))) > MAX_SPREAD_RATIO:

@@ -22,7 +22,10 @@ import gmmlab
 from gmmlab import _kmeans_fast, mixture as gmmlab_mixture
 
 
-@parametrize_with_checks([gmmlab.GaussianMixture(), gmmlab.GaussianMixture(2, covariance_type="diag")])
+@parametrize_with_checks(
+    [gmmlab.GaussianMixture()]
+    + [gmmlab.GaussianMixture(2, covariance_type=covariance_type) for covariance_type in ("tied", "diag", "spherical")]
+)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -219,8 +222,8 @@ def test_fast_kmeans_memory_stays_far_below_n_k_d():
 def test_no_kmeans_when_all_initial_parameters_are_given(monkeypatch):
     X, _ = blobs()
     calls = []
-    original = gmmlab_mixture.kmeans_labels
-    monkeypatch.setattr(gmmlab_mixture, "kmeans_labels", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = gmmlab_mixture.KMeans
+    monkeypatch.setattr(gmmlab_mixture, "KMeans", lambda *a, **k: calls.append(1) or original(*a, **k))
     init = dict(weights_init=[0.5, 0.5], means_init=X[:2], precisions_init=np.stack([np.eye(2)] * 2))
     gmmlab.GaussianMixture(2, **init).fit(X)
     assert calls == []

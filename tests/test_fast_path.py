@@ -110,7 +110,7 @@ def test_full_covariances_take_the_natural_parameter_path_unless_it_would_lose_d
 
 def test_natural_statistics_add_up_over_chunks_of_rows():
     X, weights, means, covariances = problem()
-    centre, _ = _fast.data_centre(X)
+    centre = _fast.data_centre(X).mean
     theta = _fast.natural_parameters(weights, means, precisions_cholesky(covariances, "full"), centre)
     whole, whole_ll = _fast.natural_statistics(X, theta, centre)
     parts = [_fast.natural_statistics(chunk, theta, centre) for chunk in np.array_split(X, [700, 2100])]
