@@ -38,30 +38,25 @@ def is_dask_array(X):
 
 
 def is_dask_collection(X):
-    """Whether ``X`` is a Dask array, DataFrame or Series (without importing dask)."""
+    """Whether ``X`` is any Dask collection (array, DataFrame, bag, delayed), without importing dask."""
     module = sys.modules.get("dask")
     return module is not None and module.is_dask_collection(X)
 
 
-def as_dask_array(X, name="X"):
-    """A Dask DataFrame as a Dask array with known chunk sizes (one lazy pass over the partitions counts
-    their rows; no data reach the client); a Dask array as it is; anything else Dask cannot hold, refused.
+def refuse_other_collections(X, name="X"):
+    """Raise ``TypeError`` unless the Dask collection ``X`` is a Dask array.
 
-    Data are never materialised on the client: that is what ``np.asarray`` on a Dask collection would do.
+    ``np.asarray`` would materialise a Dask DataFrame, bag or delayed object on the client, which for the
+    data Dask is for exhausts its memory; so they are refused, with the conversion that keeps them lazy.
     """
-    if is_dask_array(X):
-        return X
-    if hasattr(X, "to_dask_array") and getattr(X, "ndim", 0) == 2:  # a Dask DataFrame
-        non_numeric = [column for column, dtype in X.dtypes.items() if not (np.issubdtype(dtype, np.number) or dtype == bool)]
-        if non_numeric:
-            raise ValueError(
-                f"{name} is a Dask DataFrame with non-numeric columns {non_numeric}; select or encode them first"
-            )
-        return X.to_dask_array(lengths=True)
-    raise TypeError(
-        f"{name} is a Dask {type(X).__name__}, which GaussianMixture cannot fit or score without materialising "
-        f"it; pass a 2-D Dask array (a Dask DataFrame's {name}.to_dask_array(lengths=True)) or a Dask DataFrame"
-    )
+    if not is_dask_array(X):
+        raise TypeError(
+            f"{name} is a Dask {type(X).__name__}; GaussianMixture fits and scores Dask arrays without "
+            "computing them on the client, but would have to materialise this. Convert a Dask DataFrame with "
+            f"{name}.to_dask_array(lengths=True) (numeric columns only; lengths=True gives the chunk sizes "
+            "the fit needs)."
+        )
+    return X
 
 
 # ------------------------------------------------------------------------------------------- validation

@@ -32,6 +32,13 @@ __all__ = ["ConvergenceWarning", "GaussianMixture", "NotFittedError"]
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "fast-kmeans")
 
+# scikit-learn's error when an initialisation gives a singular covariance.
+INITIAL_COLLAPSE = (
+    "Fitting the mixture model failed because some components have ill-defined empirical covariance (for "
+    "instance caused by singleton or collapsed samples). Try to decrease the number of components, increase "
+    "reg_covar, or scale the input data."
+)
+
 # Data of these dtypes are used as they are (float32 stays float32); anything else is converted to float64.
 DTYPES = (np.float64, np.float32)
 
@@ -118,13 +125,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
       repeated points) stops that initialisation with a ``ConvergenceWarning`` that names it; the
       parameters from before the collapse are kept and ``converged_`` is False.
 
-    **Dask arrays and DataFrames.** ``fit``, ``fit_predict``, ``predict``, ``predict_proba``,
-    ``score_samples``, ``score``, ``bic`` and ``aic`` also accept a ``dask.array.Array`` (chunked along rows;
-    ``dask`` and ``distributed`` are needed only then) or a numeric Dask DataFrame (its column names become
-    ``feature_names_in_``; one lazy pass counts the rows of its partitions, as
-    ``to_dask_array(lengths=True)`` does), for data larger than one machine's memory. Every EM iteration is one pass over the
-    chunks: each chunk's task computes its counts, means and scatters (:eq:`eq-chunk-summary`), Dask merges
-    them up a tree (:eq:`eq-merge-chunks`), and the M-step runs on the client, which never holds the data. A
+    **Dask arrays.** ``fit``, ``fit_predict``, ``predict``, ``predict_proba``, ``score_samples``, ``score``,
+    ``bic`` and ``aic`` also accept a ``dask.array.Array`` (chunked along rows; ``dask`` and ``distributed``
+    are needed only then; a Dask DataFrame or other Dask collection is refused with a ``TypeError`` rather
+    than computed on the client: convert a DataFrame with ``X.to_dask_array(lengths=True)``), for data
+    larger than one machine's memory. Every EM iteration is one pass over the chunks: each chunk's task
+    computes its counts, means and scatters (:eq:`eq-chunk-summary`), Dask merges them up a tree (:eq:`eq-merge-chunks`), and the M-step runs on the client, which never holds the data. A
     first pass checks the values and draws the initialisation's sample: ``init_params`` runs on a seeded,
     uniform sample of at most 50 000 rows (all rows when there are fewer, and then the fit equals the
     in-memory one); ``means_init``, ``weights_init`` and ``precisions_init`` skip it. Computations use
@@ -291,11 +297,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _data(self, X, reset):
         """``X`` validated, as the data source of its kind: :class:`InMemoryData`, or ``_dask.ChunkedData`` for
-        a Dask array or DataFrame (never materialised on the client). The course's messages for bad values;
+        a Dask array (other Dask collections are refused, never materialised on the client). The course's messages for bad values;
         scikit-learn's bookkeeping of ``n_features_in_`` and ``feature_names_in_`` (set when ``reset``,
         checked otherwise)."""
         if _dask.is_dask_collection(X):
-            data = _dask.ChunkedData(_dask.as_dask_array(X))
+            data = _dask.ChunkedData(_dask.refuse_other_collections(X))
         else:
             data = InMemoryData(check_data(X, dtypes=DTYPES))
         validate_data(self, X, reset=reset, skip_check_array=True)
@@ -332,7 +338,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.weights_ = weights if self._weights_init is None else self._weights_init.copy()
         self.means_ = means if self._means_init is None else self._means_init.copy()
         if self._precisions_init is None:
-            check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
+            try:
+                check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
+            except ValueError as collapse:  # scikit-learn's message first, then which component and why
+                raise ValueError(f"{INITIAL_COLLAPSE} In detail: {collapse}") from None
             self.covariances_ = covariances
             self.precisions_cholesky_ = precisions_cholesky(covariances, self.covariance_type, self.reg_covar)
         else:
@@ -349,7 +358,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Data, one point per row: a NumPy array (float32 data are fitted, and give attributes, in float32),
-            anything NumPy can convert, or a Dask array or DataFrame.
+            anything NumPy can convert, or a Dask array.
         y : None
             Ignored; accepted for scikit-learn's API.
 
@@ -535,8 +544,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         score : float
         """
-        log_density = self.score_samples(X)
-        return float(log_density.astype(np.float64).sum() / log_density.shape[0])
+        return float(self.score_samples(X).mean())
 
     def predict_proba(self, X):
         """Responsibilities of every component for every point (:eq:`eq-responsibilities`).
@@ -583,7 +591,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
+            raise ValueError(
+                f"Invalid value for 'n_samples': n_samples must be a positive integer (the number of points "
+                f"to draw); got {n_samples!r}"
+            )
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         D = self.means_.shape[1]
@@ -602,10 +613,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _n_parameters(self):
         return n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
 
-    def _total_log_likelihood(self, X):
-        """The log-likelihood of all of ``X`` (:eq:`eq-gmm-log-likelihood`) and its number of rows."""
+    def _score_and_size(self, X):
+        """:meth:`score` and the number of rows of ``X`` (known once its log-densities are)."""
         log_density = self.score_samples(X)
-        return float(log_density.astype(np.float64).sum()), log_density.shape[0]
+        return float(log_density.mean()), log_density.shape[0]
 
     def bic(self, X):
         r"""Bayesian information criterion (:eq:`eq-bic`); lower is better.
@@ -620,8 +631,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + P\log N`, with P free parameters
             (:eq:`eq-n-parameters`).
         """
-        log_likelihood, N = self._total_log_likelihood(X)
-        return float(-2 * log_likelihood + self._n_parameters() * np.log(N))
+        score, N = self._score_and_size(X)
+        return float(-2 * score * N + self._n_parameters() * np.log(N))
 
     def aic(self, X):
         r"""Akaike information criterion (:eq:`eq-aic`); lower is better.
@@ -635,8 +646,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         aic : float
             :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + 2P`.
         """
-        log_likelihood, _ = self._total_log_likelihood(X)
-        return float(-2 * log_likelihood + 2 * self._n_parameters())
+        score, N = self._score_and_size(X)
+        return float(-2 * score * N + 2 * self._n_parameters())
 
 
 def _parameters_from_members(X, members, covariance_type, reg_covar):
