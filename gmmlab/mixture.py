@@ -323,8 +323,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 labels = KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_
             else:
                 labels = kmeans_labels(X, K, random_state)
-            members = [np.flatnonzero(labels == k) for k in range(K)]
-            return _parameters_from_members(X, members, self.covariance_type, self.reg_covar)
+            return _parameters_from_labels(X, labels, K, self.covariance_type, self.reg_covar)
         if self.init_params == "k-means++":
             rows = kmeans_plusplus(X, K, random_state=random_state)[1]
         else:  # random_from_data
@@ -650,24 +649,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return float(-2 * score * N + 2 * self._n_parameters())
 
 
-def _parameters_from_members(X, members, covariance_type, reg_covar):
-    """The M-step for hard (0 or 1) responsibilities, component k owning the rows ``members[k]`` (a
-    partition of the rows: a k-means clustering).
-
-    The same estimates as ``estimate_parameters`` with one-hot responsibilities (each component's own
-    rows, centred moments), at the cost of one pass over the data instead of one per component.
-    """
-    N, D = X.shape
-    K = len(members)
-    moments = "full" if covariance_type in ("full", "tied") else "diag"  # each component's own, unpooled
-    nk = np.array([len(rows) for rows in members], dtype=np.float64) + NK_FLOOR
-    means = np.zeros((K, D))
-    own = np.zeros((K, D, D) if moments == "full" else (K, D))
-    for k, rows in enumerate(members):
-        if len(rows):
-            _, means[k], own[k] = (
-                part[0] for part in estimate_parameters(X[rows], np.ones((len(rows), 1)), moments, 0.0)
-            )
+def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar):
+    """The M-step for hard (0 or 1) responsibilities from a clustering, component k owning the rows
+    labelled k: the same estimates as ``estimate_parameters`` with one-hot responsibilities (each
+    component's own rows, centred moments), at the cost of one pass over the data instead of products with an
+    (N, K) matrix of zeros and ones."""
+    D = X.shape[1]
+    full = covariance_type in ("full", "tied")  # each component's own moments, pooled by finish_covariances
+    counts = np.bincount(labels, minlength=n_components)
+    nk = counts + NK_FLOOR
+    means = np.zeros((n_components, D))
+    own = np.zeros((n_components, D, D) if full else (n_components, D))
+    for k in np.flatnonzero(counts):
+        rows = X[labels == k].astype(np.float64, copy=False)
+        means[k] = np.ones(counts[k]) @ rows / nk[k]
+        diff = rows - means[k]
+        own[k] = diff.T @ diff / nk[k] if full else np.ones(counts[k]) @ (diff * diff) / nk[k]
     return nk / nk.sum(), means, finish_covariances(own, nk, covariance_type, reg_covar)
 
 
