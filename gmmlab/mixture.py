@@ -679,22 +679,19 @@ def _parameters_from_points(X, rows, covariance_type, reg_covar):
     Returned in float64, for EM.
     """
     dtype = X.dtype
-    N, D = X.shape
+    N = X.shape[0]
     nk = np.full(len(rows), 1 + 10 * np.finfo(dtype).eps, dtype=dtype)
     points = X[rows]
     means = points / nk[:, None]
     if covariance_type == "full":
         diff = points - means
-        covariances = diff[:, :, None] * diff[:, None, :] / nk[:, None, None]
-        covariances[:, np.arange(D), np.arange(D)] += dtype.type(reg_covar)
-    elif covariance_type == "tied":
-        covariances = X.T @ X - (nk * means.T) @ means
-        covariances /= nk.sum()
-        covariances.flat[:: D + 1] += dtype.type(reg_covar)
+        own = diff[:, :, None] * diff[:, None, :] / nk[:, None, None]
+    elif covariance_type == "tied":  # already pooled: one "component" that holds every row
+        own = ((X.T @ X - (nk * means.T) @ means) / nk.sum())[None]
     else:
-        covariances = points * points / nk[:, None] - means**2 + dtype.type(reg_covar)
-        if covariance_type == "spherical":
-            covariances = covariances.mean(axis=1)
+        own = points * points / nk[:, None] - means**2
+    counts = nk.sum()[None] if covariance_type == "tied" else nk
+    covariances = finish_covariances(own, counts, covariance_type, reg_covar)
     return tuple(np.asarray(value, dtype=np.float64) for value in (nk / N, means, covariances))
 
 

@@ -146,3 +146,16 @@ def test_natural_statistics_add_up_over_chunks_of_rows():
     w, m, c = gmmlab.m_step(X, gmmlab.e_step(X, weights, means, covariances), reg_covar=1e-6)
     for ours, teaching in zip(_fast.parameters_from_statistics(whole, centre, 1e-6), (w, m, c)):
         np.testing.assert_allclose(ours, teaching, rtol=1e-10)
+
+
+def test_full_covariances_with_few_components_in_many_dimensions_take_the_centred_path(monkeypatch):
+    calls = []
+    original = _fast.natural_statistics
+    monkeypatch.setattr(_fast, "natural_statistics", lambda *a: calls.append(1) or original(*a))
+    X, weights, means, covariances = problem(D=13, K=2)  # 6 K < D: D (D + 1) / 2 features cost more
+    mean_ll, *updated = _fast.em_iteration(X, weights, means, precisions_cholesky(covariances, "full"), "full", 1e-6)
+    assert calls == []
+    assert mean_ll == pytest.approx(gmmlab.log_likelihood(X, weights, means, covariances) / len(X), rel=1e-12)
+    w, m, c = gmmlab.m_step(X, gmmlab.e_step(X, weights, means, covariances), reg_covar=1e-6)
+    for ours, teaching in zip(updated, (w, m, c)):
+        np.testing.assert_allclose(ours, teaching, rtol=1e-10)
