@@ -115,7 +115,8 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, ce
             r = resp[k]
             first[k] += r @ diff[k]
             if full_moments:
-                second[k] += (diff[k] * r[:, None]).T @ diff[k]
+                weighted_diff = diff[k] * np.sqrt(r)[:, None]  # w^T w is a symmetric product: half the flops
+                second[k] += weighted_diff.T @ weighted_diff
             else:
                 second[k] += r @ (diff[k] * diff[k])
 
