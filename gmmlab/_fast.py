@@ -312,7 +312,9 @@ def _natural_iteration(X, weights, means, prec_chol, covariance_type, reg_covar,
     if covariance_type == "tied":  # the terms every component shares: -1/2 sum_n x_n^T P x_n = -1/2 tr(P S), ...
         precision = prec_chol @ prec_chol.T
         total += -0.5 * np.sum(precision * scatter) + N * (log_det_cholesky(prec_chol, "tied", D) - 0.5 * D * LOG_2PI)
-    new_weights, new_means, covariances = parameters_from_statistics(statistics, mean, reg_covar, covariance_type, scatter)
+    new_weights, new_means, covariances = parameters_from_statistics(
+        statistics, mean, reg_covar, covariance_type, scatter
+    )
     if not np.all(radius2 < MAX_SPREAD_RATIO * _smallest_variances(covariances, covariance_type)):
         return None
     return total / N, new_weights, new_means, covariances

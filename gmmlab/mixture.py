@@ -130,7 +130,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     are needed only then; a Dask DataFrame or other Dask collection is refused with a ``TypeError`` rather
     than computed on the client: convert a DataFrame with ``X.to_dask_array(lengths=True)``), for data
     larger than one machine's memory. Every EM iteration is one pass over the chunks: each chunk's task
-    computes its counts, means and scatters (:eq:`eq-chunk-summary`), Dask merges them up a tree (:eq:`eq-merge-chunks`), and the M-step runs on the client, which never holds the data. A
+    computes its counts, means and scatters (:eq:`eq-chunk-summary`), Dask merges them up a tree
+    (:eq:`eq-merge-chunks`), and the M-step runs on the client, which never holds the data. A
     first pass checks the values and draws the initialisation's sample: ``init_params`` runs on a seeded,
     uniform sample of at most 50 000 rows (all rows when there are fewer, and then the fit equals the
     in-memory one); ``means_init``, ``weights_init`` and ``precisions_init`` skip it. Computations use
@@ -297,9 +298,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _data(self, X, reset):
         """``X`` validated, as the data source of its kind: :class:`InMemoryData`, or ``_dask.ChunkedData`` for
-        a Dask array (other Dask collections are refused, never materialised on the client). The course's messages for bad values;
-        scikit-learn's bookkeeping of ``n_features_in_`` and ``feature_names_in_`` (set when ``reset``,
-        checked otherwise)."""
+        a Dask array (other Dask collections are refused, never materialised on the client). The course's
+        messages for bad values; scikit-learn's bookkeeping of ``n_features_in_`` and ``feature_names_in_``
+        (set when ``reset``, checked otherwise)."""
         if _dask.is_dask_collection(X):
             data = _dask.ChunkedData(_dask.refuse_other_collections(X))
         else:
