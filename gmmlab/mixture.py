@@ -502,15 +502,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         )
         return log_gaussian_prob(X, means, prec_chol, self.covariance_type) + np.log(weights)
 
+    def _by_blocks(self, X, function, shape, dtype):
+        """``function`` of the weighted log-probabilities, computed for blocks of rows into one array of
+        ``(N, *shape)``: the float64 temporaries (x - mu_k, the log-probabilities) never exist for all of X."""
+        N, D = X.shape
+        result = np.empty((N, *shape), dtype=dtype)
+        rows = max(1, FEATURE_BLOCK_ENTRIES // max(D, self.n_components))
+        for start in range(0, N, rows):
+            result[start : start + rows] = function(self._estimate_weighted_log_prob(X[start : start + rows]))
+        return result
+
     def _predict(self, X):
-        return self._estimate_weighted_log_prob(X).argmax(axis=1)
+        return self._by_blocks(X, lambda weighted: weighted.argmax(axis=1), (), np.intp)
 
     def _score_samples(self, X):
-        return logsumexp(self._estimate_weighted_log_prob(X), axis=1).astype(X.dtype, copy=False)
+        return self._by_blocks(X, lambda weighted: logsumexp(weighted, axis=1), (), X.dtype)
 
     def _predict_proba(self, X):
-        weighted = self._estimate_weighted_log_prob(X)
-        return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True)).astype(X.dtype, copy=False)
+        def responsibilities(weighted):
+            return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
+
+        return self._by_blocks(X, responsibilities, (self.n_components,), X.dtype)
 
     def _fitted_data(self, X):
         check_is_fitted(self)

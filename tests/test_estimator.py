@@ -245,3 +245,21 @@ def test_fast_kmeans_with_a_random_state_gives_scikit_learns_kmeans_with_it(D, K
             labels = _kmeans_fast.kmeans_labels(X, K, np.random.RandomState(seed))
             theirs = KMeans(K, n_init=1, random_state=seed).fit(X).labels_
         np.testing.assert_array_equal(labels, theirs)
+
+
+def test_float32_data_are_never_copied_to_float64():
+    # The sums are accumulated in float64 block by block (a few blocks of about 1 MB); a float64 copy of X
+    # alone would be 2 X.nbytes.
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=5, size=(3, 8))[rng.integers(3, size=400_000)] + rng.standard_normal((400_000, 8))
+    X = X.astype(np.float32)
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        tracemalloc.start()
+        model = gmmlab.GaussianMixture(3, covariance_type=covariance_type, init_params="random_from_data",
+                                       random_state=0).fit(X)
+        dtypes = [model.means_.dtype, model.score_samples(X).dtype, model.predict_proba(X).dtype]
+        model.predict(X)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak < X.nbytes, f"{covariance_type}: peak {peak / X.nbytes:.2f} X.nbytes"
+        assert dtypes == [np.float32] * 3
