@@ -47,7 +47,7 @@ class InMemoryData:
     """The data source of an in-memory fit (``_dask.ChunkedData`` is the chunked one): what the estimator's
     EM loop needs from the data.
 
-    ``prepare`` computes, in one pass, the data's centre (which the full-covariance iteration works about)
+    ``prepare`` computes once per fit the data's centre (which the natural-parameter iterations work about)
     and the variance of every feature (the variance floor's scale); the initialisation uses all rows;
     ``iteration`` is one fused EM iteration (``_fast.em_iteration``); ``apply`` runs a prediction method.
     """

@@ -163,8 +163,8 @@ def test_not_fitted_raises_scikit_learns_error():
 
 def test_default_fits_with_one_random_state_are_scikit_learns_fits():
     # Ten components in 16-D: some seeds end at a poorer local maximum (two clusters merged, one split). With
-    # the same random_state gmmlab's k-means draws the same seeds as scikit-learn's, so every fit, good or
-    # poor, is the same fit, and neither package is worse on average over seeds.
+    # the same random_state both run scikit-learn's KMeans from the same seeds, so every fit, good or poor,
+    # is the same fit, and neither package is worse on average over seeds.
     rng = np.random.default_rng(0)
     X = rng.normal(scale=3.0, size=(10, 16))[rng.integers(10, size=2000)] + rng.standard_normal((2000, 16))
     lower_bounds = set()
