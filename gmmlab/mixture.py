@@ -108,8 +108,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     point (:eq:`eq-gmm-log-likelihood` divided by N), which equals the lower bound :eq:`eq-lower-bound`
     right after an E-step. Every ``init_params`` draws from ``random_state`` exactly as scikit-learn does
     (``"kmeans"`` runs scikit-learn's own ``KMeans(n_init=1)``), so one ``random_state`` gives both
-    estimators the same start; float32 data give float32 attributes and results (the sums are accumulated
-    in float64), and X is never copied to float64. Differences from scikit-learn, all deliberate:
+    estimators the same start (for float32 data up to rounding: scikit-learn computes in float32); float32
+    data give float32 attributes and results (the sums are accumulated in float64), and X is never copied to
+    float64. Differences from scikit-learn, all deliberate:
 
     - every covariance type is estimated from moments centred where accuracy needs it (scikit-learn's
       ``tied``, ``diag`` and ``spherical`` subtract squared means, which is inaccurate for a tight cluster
