@@ -1,31 +1,38 @@
-"""gmmlab.GaussianMixture against scikit-learn's, in one process, on one BLAS thread: default fits end to end,
-one EM iteration against the machine's floor, the k-means initialisation, and peak memory.
+"""gmmlab.GaussianMixture against scikit-learn's, in one process: default fits, as users call them, over the
+grid of all four covariance types x N in {1e4, 1e5, 1e6} x D in {2, 16, 64} x K in {3, 10, 30}, with
+well-separated and with overlapping clusters, on one BLAS thread and on the default number of threads.
 
-Times are CPU seconds (``time.process_time``): with one BLAS thread that is the running time, and it does
-not grow when other processes compete for the machine. For every cell of the grid (full covariances, data drawn from K unit-variance Gaussians whose centres are
-spread with standard deviation 3) the script reports:
+Per cell (one data set: K Gaussians with identity covariance whose centres are drawn with standard deviation
+``SPREAD[clusters] * sqrt(2 / D)`` per feature, so that two centres are about ``SPREAD`` apart in any
+dimension; "overlapping" clusters make EM run many iterations) the script fits
+``GaussianMixture(K, covariance_type=..., random_state=seed)`` of both packages, alternately, seed by seed,
+and prints:
 
-- **fit**: the seconds of a default ``fit`` (``GaussianMixture(K, random_state=seed).fit(X)``: k-means
-  initialisation, EM to tol=1e-3), averaged over seeds (10, 5 and 2 for N = 1e4, 1e5, 1e6), for each package, their ratio, and the difference
-  of the final average log-likelihoods (gmmlab minus scikit-learn, averaged over the same seeds; >= 0 means
-  gmmlab's fits are at least as good). The two packages run alternately, seed by seed.
-- **iteration**: the seconds of one EM iteration from identical parameters (each package's own loop body,
-  best of three runs of a few iterations); and gmmlab's time as a multiple of the **floor**, the iteration's floating-point work divided by the machine's measured
-  single-thread matrix-multiply rate. The work counted is that of the dense products an EM iteration with
-  full covariances cannot avoid: per point and component, 2 D^2 for the whitening (x - mu_k) L_k of the
-  E-step and 2 D^2 for the second moment (x - mu_k)(x - mu_k)^T of the M-step, plus 5 D for centring,
-  squared norms and first moments: N K (4 D^2 + 5 D) flops.
-- **k-means**: the seconds of gmmlab's initialising k-means and of ``sklearn.cluster.KMeans(n_init=1)``
-  from the same seed (the same starting centres), the median of three runs of each.
-- **peak memory**: the largest memory numpy holds during a fit (tracemalloc, a separate untimed fit of two
-  EM iterations, which includes the initialisation), for each package.
+- **sklearn s, gmmlab s**: the seconds of a default ``fit`` (k-means initialisation and EM to tol=1e-3),
+  summed over the cell's seeds: CPU seconds (``time.process_time``) on one thread, where they equal the
+  running time and do not grow when other processes compete for the machine; wall-clock seconds
+  (``time.perf_counter``) on the default threads, where CPU seconds would add up the threads;
+- **ratio**: scikit-learn's seconds over gmmlab's (above 1: gmmlab is faster);
+- **iters**: EM iterations of the two fits (summed over seeds);
+- **|dLL|**: the largest difference of the final average log-likelihoods per point (``score(X)``) over the
+  seeds, and **same** whether it is at most 1e-10 (the same fit);
+- **KMeans s**: the seconds of ``sklearn.cluster.KMeans(K, n_init=1, random_state=seed).fit(X)`` alone for
+  the first seed, which both default fits run (gmmlab's ``init_params="kmeans"`` is scikit-learn's KMeans,
+  so that both start alike): the part of a fit neither package can make faster, which bounds the ratio
+  where EM takes few iterations;
+- **MB sklearn, MB gmmlab**: the peak memory numpy holds during a default fit of the first seed
+  (tracemalloc, a separate untimed fit).
 
-    .venv/bin/python benchmarks/gaussian_mixture.py           # N in {1e4, 1e5, 1e6}; several minutes
-    .venv/bin/python benchmarks/gaussian_mixture.py --quick   # N in {1e4, 1e5} only
+At the end it prints, per covariance type and over all cells, the geometric mean of the ratios beside the
+worst cell, and the number of cells where the fits differ or gmmlab's memory is higher.
+
+    .venv/bin/python benchmarks/gaussian_mixture.py                      # the whole grid (hours)
+    .venv/bin/python benchmarks/gaussian_mixture.py --N 1e4 --D 2 16 --K 3 10 --threads 1
+    .venv/bin/python benchmarks/gaussian_mixture.py --covariance-types diag tied --clusters overlapping
 """
 
 import argparse
-import copy
+import itertools
 import time
 import tracemalloc
 import warnings
@@ -36,152 +43,124 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from threadpoolctl import threadpool_limits
 
 from gmmlab import GaussianMixture
-from gmmlab._kmeans_fast import kmeans_labels
 
 PACKAGES = {"sklearn": SklearnGaussianMixture, "gmmlab": GaussianMixture}
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+# Standard deviation of the centres per feature, times sqrt(2 / D) (so that two centres lie about this far
+# apart in any dimension): unit-variance clusters far apart, or overlapping.
+SPREAD = {"separated": 12.0, "overlapping": 2.0}
+# The same fit: final average log-likelihoods per point equal to this.
+SAME_FIT = 1e-10
 
 
-def make_problem(N, D, K, seed=0):
+def make_data(N, D, K, clusters, seed=0):
     rng = np.random.default_rng(seed)
-    centres = rng.normal(scale=3.0, size=(K, D))
-    X = centres[rng.integers(K, size=N)] + rng.standard_normal((N, D))
-    init = dict(
-        weights_init=np.full(K, 1.0 / K),
-        means_init=X[rng.choice(N, K, replace=False)],
-        precisions_init=np.stack([np.eye(D) / X.var(axis=0).mean()] * K),
-    )
-    return X, init
+    centres = rng.normal(scale=SPREAD[clusters] * np.sqrt(2 / D), size=(K, D))
+    return centres[rng.integers(K, size=N)] + rng.standard_normal((N, D))
 
 
 def quiet_fit(model, X):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # both warn alike when a fit stops at max_iter
         return model.fit(X)
 
 
-def default_fit(cls, X, K, seed):
-    model = cls(K, random_state=seed)
-    return _timed(lambda: quiet_fit(model, X)), model.score(X)
+def timed_fit(cls, X, K, covariance_type, seed, clock):
+    model = cls(K, covariance_type=covariance_type, random_state=seed)
+    start = clock()
+    quiet_fit(model, X)
+    return clock() - start, model
 
 
-def peak_memory_mb(cls, X, K):
+def peak_memory_mb(cls, X, K, covariance_type):
     tracemalloc.start()
-    quiet_fit(cls(K, random_state=0, max_iter=2), X)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    try:
+        quiet_fit(cls(K, covariance_type=covariance_type, random_state=0), X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     return peak / 1e6
-
-
-def iteration_seconds(cls, X, init, n_iter, repeats):
-    """Best over repeats of the time of n EM iterations, divided by n.
-
-    Each package's own loop body is timed on a model started from ``init``: scikit-learn's ``_e_step``,
-    ``_m_step`` and ``_compute_lower_bound``, and gmmlab's ``_run_em`` (the fused iteration plus its checks).
-    """
-    K = init["weights_init"].shape[0]
-    start = quiet_fit(cls(K, tol=0, max_iter=1, random_state=0, **init), X)
-    times = []
-    for _ in range(repeats):
-        model = copy.deepcopy(start).set_params(max_iter=n_iter)
-        if cls is GaussianMixture:
-            run = lambda: model._run_em(X, -np.inf, 0)  # noqa: E731
-        else:
-
-            def run():
-                for _ in range(n_iter):
-                    log_prob_norm, log_resp = model._e_step(X)
-                    model._m_step(X, log_resp)
-                    model._compute_lower_bound(log_resp, log_prob_norm)
-
-        times.append(_timed(run))
-    return min(times) / n_iter
-
-
-def matmul_flops_per_second(size=1024, repeats=5):
-    """Single-thread DGEMM rate: the best of a few products of two size x size matrices."""
-    a = np.random.default_rng(0).standard_normal((size, size))
-    best = min(_timed(lambda: a @ a) for _ in range(repeats))
-    return 2 * size**3 / best
-
-
-def _timed(function):
-    """CPU seconds of the call: on one BLAS thread this is its running time, unaffected by other processes
-    competing for the machine's cores."""
-    start = time.process_time()
-    function()
-    return time.process_time() - start
-
-
-def kmeans_seconds(X, K, repeats=3):
-    """Median over repeats (alternating the two) of the seconds of one k-means from the same seed."""
-    ours, theirs = [], []
-    for _ in range(repeats):
-        ours.append(_timed(lambda: kmeans_labels(X, K, np.random.RandomState(0))))
-        theirs.append(_timed(lambda: quiet_fit(KMeans(K, n_init=1, random_state=0), X)))
-    return float(np.median(ours)), float(np.median(theirs))
 
 
 def geometric_mean(values):
     return float(np.exp(np.mean(np.log(values))))
 
 
+def run_cell(X, K, covariance_type, seeds, clock, memory):
+    seconds = {name: 0.0 for name in PACKAGES}
+    iterations = {name: 0 for name in PACKAGES}
+    largest_difference = 0.0
+    for seed in seeds:
+        scores = {}
+        for name, cls in PACKAGES.items():
+            elapsed, model = timed_fit(cls, X, K, covariance_type, seed, clock)
+            seconds[name] += elapsed
+            iterations[name] += model.n_iter_
+            scores[name] = model.score(X)
+        largest_difference = max(largest_difference, abs(scores["gmmlab"] - scores["sklearn"]))
+    start = clock()
+    KMeans(K, n_init=1, random_state=seeds[0]).fit(X)
+    kmeans_seconds = clock() - start
+    megabytes = {name: peak_memory_mb(cls, X, K, covariance_type) for name, cls in PACKAGES.items()} if memory else None
+    return seconds, iterations, largest_difference, kmeans_seconds, megabytes
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="only N = 1e4 and 1e5")
+    parser.add_argument("--covariance-types", nargs="+", default=COVARIANCE_TYPES, choices=COVARIANCE_TYPES)
+    parser.add_argument("--N", nargs="+", type=float, default=[1e4, 1e5, 1e6])
+    parser.add_argument("--D", nargs="+", type=int, default=[2, 16, 64])
+    parser.add_argument("--K", nargs="+", type=int, default=[3, 10, 30])
+    parser.add_argument("--clusters", nargs="+", default=list(SPREAD), choices=list(SPREAD))
+    parser.add_argument(
+        "--threads", nargs="+", default=["1", "default"], choices=["1", "default"], help="BLAS threads"
+    )
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per cell (default: 3, 2, 1 for N = 1e4, 1e5, 1e6)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory fits")
     args = parser.parse_args()
-    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+
     header = (
-        f"{'N':>9} {'D':>3} {'K':>3} | {'fit sk s':>8} {'fit gl s':>8} {'ratio':>6} {'dLL/pt':>8} | "
-        f"{'it sk s':>8} {'it gl s':>8} {'ratio':>6} {'floor s':>8} {'gl/flr':>6} | "
-        f"{'km gl s':>7} {'KMeans s':>8} | {'MB sk':>6} {'MB gl':>6}"
+        f"{'cov':>9} {'clusters':>11} {'thr':>7} {'N':>8} {'D':>3} {'K':>3} | {'sklearn s':>9} {'gmmlab s':>9} "
+        f"{'ratio':>6} | {'iters':>9} {'|dLL|':>8} {'same':>4} | {'KMeans s':>8} | {'MB sklearn':>10} {'MB gmmlab':>9}"
     )
-    fit_ratios, iteration_ratios, kmeans_ratios, loglik_differences, floors = [], [], [], [], {}
-    with threadpool_limits(limits=1):
-        rate = matmul_flops_per_second()
-        print(f"single-thread matrix multiply: {rate / 1e9:.1f} GFLOP/s")
-        print(header)
-        for N in sizes:
-            seeds = range({10_000: 10, 100_000: 5}.get(N, 2))
-            for D in (2, 16):
-                for K in (3, 10):
-                    X, init = make_problem(N, D, K)
-                    fits = {name: [] for name in PACKAGES}
-                    for seed in seeds:
-                        for name, cls in PACKAGES.items():
-                            fits[name].append(default_fit(cls, X, K, seed))
-                    fit_s = {name: np.mean([t for t, _ in runs]) for name, runs in fits.items()}
-                    dll = float(np.mean([ours[1] - theirs[1] for ours, theirs in zip(fits["gmmlab"], fits["sklearn"])]))
-                    n_iter = {10_000: 10, 100_000: 3}.get(N, 1)
-                    repeats = 3
-                    it_s = {name: iteration_seconds(cls, X, init, n_iter, repeats) for name, cls in PACKAGES.items()}
-                    floor = N * K * (4 * D * D + 5 * D) / rate
-                    km_ours, km_theirs = kmeans_seconds(X, K)
-                    memory = {name: peak_memory_mb(cls, X, K) for name, cls in PACKAGES.items()}
-                    fit_ratios.append(fit_s["sklearn"] / fit_s["gmmlab"])
-                    iteration_ratios.append(it_s["sklearn"] / it_s["gmmlab"])
-                    kmeans_ratios.append(km_theirs / km_ours)
-                    loglik_differences.append(dll)
-                    floors[(N, D, K)] = it_s["gmmlab"] / floor
-                    print(
-                        f"{N:>9} {D:>3} {K:>3} | {fit_s['sklearn']:>8.3f} {fit_s['gmmlab']:>8.3f} "
-                        f"{fit_ratios[-1]:>5.2f}x {dll:>+8.1e} | {it_s['sklearn']:>8.4f} {it_s['gmmlab']:>8.4f} "
-                        f"{iteration_ratios[-1]:>5.2f}x {floor:>8.4f} {floors[(N, D, K)]:>5.2f}x | "
-                        f"{km_ours:>7.3f} {km_theirs:>8.3f} | {memory['sklearn']:>6.0f} {memory['gmmlab']:>6.0f}",
-                        flush=True,
-                    )
-    largest = (sizes[-1], 16, 10)
-    print(
-        f"default fit: geometric mean speed-up {geometric_mean(fit_ratios):.2f}x, slowest cell {min(fit_ratios):.2f}x; "
-        f"final log-likelihood per point, gmmlab minus scikit-learn, mean over cells {np.mean(loglik_differences):+.1e}"
-    )
-    print(
-        f"one EM iteration: geometric mean speed-up {geometric_mean(iteration_ratios):.2f}x, slowest cell "
-        f"{min(iteration_ratios):.2f}x; gmmlab at N = {largest[0]:.0e}, D = 16, K = 10: {floors[largest]:.2f}x the floor"
-    )
-    print(
-        f"k-means initialisation: KMeans(n_init=1) time / gmmlab time, geometric mean "
-        f"{geometric_mean(kmeans_ratios):.2f}x, slowest cell {min(kmeans_ratios):.2f}x"
-    )
+    print(header)
+    results = []
+    for threads, covariance_type, clusters in itertools.product(args.threads, args.covariance_types, args.clusters):
+        clock = time.process_time if threads == "1" else time.perf_counter
+        with threadpool_limits(limits=1 if threads == "1" else None):
+            for N, D, K in itertools.product(args.N, args.D, args.K):
+                N = int(N)
+                X = make_data(N, D, K, clusters)
+                seeds = range(args.seeds or {10_000: 3, 100_000: 2}.get(N, 1))
+                seconds, iterations, difference, kmeans_seconds, megabytes = run_cell(
+                    X, K, covariance_type, seeds, clock, not args.no_memory
+                )
+                ratio = seconds["sklearn"] / seconds["gmmlab"]
+                same = difference <= SAME_FIT
+                results.append((covariance_type, clusters, threads, N, D, K, ratio, same, megabytes))
+                memory = (
+                    f"{megabytes['sklearn']:>10.0f} {megabytes['gmmlab']:>9.0f}" if megabytes else f"{'-':>10} {'-':>9}"
+                )
+                print(
+                    f"{covariance_type:>9} {clusters:>11} {threads:>7} {N:>8.0e} {D:>3} {K:>3} | "
+                    f"{seconds['sklearn']:>9.3f} {seconds['gmmlab']:>9.3f} {ratio:>5.2f}x | "
+                    f"{iterations['sklearn']:>4}/{iterations['gmmlab']:<4} {difference:>8.1e} {'yes' if same else 'NO':>4} | "
+                    f"{kmeans_seconds:>8.3f} | {memory}",
+                    flush=True,
+                )
+
+    print()
+    for covariance_type in [*args.covariance_types, "all"]:
+        cells = [r for r in results if covariance_type in ("all", r[0])]
+        if not cells:
+            continue
+        worst = min(cells, key=lambda r: r[6])
+        more_memory = sum(1 for r in cells if r[8] and r[8]["gmmlab"] > r[8]["sklearn"])
+        print(
+            f"{covariance_type:>9}: {len(cells)} cells, geometric mean {geometric_mean([r[6] for r in cells]):.2f}x, "
+            f"worst {worst[6]:.2f}x ({worst[1]}, {worst[2]} thread(s), N={worst[3]:.0e}, D={worst[4]}, K={worst[5]}); "
+            f"different fits in {sum(not r[7] for r in cells)} cells; gmmlab's peak memory higher in {more_memory}"
+        )
 
 
 if __name__ == "__main__":

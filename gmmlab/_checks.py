@@ -12,19 +12,30 @@ import numpy as np
 SUM_TOLERANCE = 1e-6
 
 
-def check_data(X, name="X"):
-    """Return ``X`` as a float64 array of shape (N, D), or raise an error saying what is wrong.
+def non_finite_message(name, row):
+    """The error message for NaN or infinity, naming the first row that holds one."""
+    return f"{name} contains NaN or infinite values (first in row {row}); remove or impute them"
 
-    Raises ``ValueError``, or ``TypeError`` when an entry is an object that is not a number at all (as
-    ``float()`` does); the messages also carry the phrases scikit-learn's estimator checks look for.
+
+def check_data(X, name="X", dtypes=(np.float64,)):
+    """Return ``X`` as a float array of shape (N, D), or raise an error saying what is wrong.
+
+    The array keeps its dtype if it is one of ``dtypes`` (the estimator passes float64 and float32) and is
+    converted to the first of them otherwise. The exception types are scikit-learn's for the same input:
+    ``TypeError`` for a sparse matrix and for an entry that is not a number at all (as ``float()`` raises),
+    ``ValueError`` otherwise; the messages also carry the phrases scikit-learn's estimator checks look for.
     """
     sparse = sys.modules.get("scipy.sparse")  # a sparse matrix exists only once scipy.sparse is imported
     if sparse is not None and sparse.issparse(X):
-        raise ValueError(f"{name} is a sparse matrix, and sparse input is not supported: pass {name}.toarray()")
+        raise TypeError(
+            f"{name} is a sparse matrix, and sparse input is not supported (dense data is required): "
+            f"pass {name}.toarray()"
+        )
     if np.iscomplexobj(X):
         raise ValueError(f"{name} contains complex numbers (Complex data not supported); pass real numbers")
+    dtype = getattr(X, "dtype", None)
     try:
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X, dtype=dtype if dtype in dtypes else dtypes[0])
     except (TypeError, ValueError) as error:
         raise type(error)(f"{name} must be a numeric array of shape (N, D): {error}") from None
     if X.ndim != 2:
@@ -43,8 +54,7 @@ def check_data(X, name="X"):
             "is required."
         )
     if not np.all(np.isfinite(X)):
-        row = int(np.argwhere(~np.isfinite(X))[0, 0])
-        raise ValueError(f"{name} contains NaN or infinite values (first in row {row}); remove or impute them")
+        raise ValueError(non_finite_message(name, int(np.argwhere(~np.isfinite(X))[0, 0])))
     return X
 
 

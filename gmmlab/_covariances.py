@@ -91,20 +91,58 @@ def estimate_parameters(X, resp, covariance_type, reg_covar):
     means = (resp.T @ X) / nk[:, None]
     K, D = means.shape
     if covariance_type in ("full", "tied"):
-        covs = np.empty((K, D, D))
+        own = np.empty((K, D, D))
         for k in range(K):
             diff = X - means[k]
-            covs[k] = (resp[:, k, None] * diff).T @ diff
-        if covariance_type == "full":
-            covariances = covs / nk[:, None, None]
-            covariances[:, np.arange(D), np.arange(D)] += reg_covar
-        else:
-            covariances = covs.sum(axis=0) / nk.sum()
-            covariances.flat[:: D + 1] += reg_covar
+            own[k] = (resp[:, k, None] * diff).T @ diff / nk[k]
     else:
-        diag = np.stack([resp[:, k] @ (X - means[k]) ** 2 for k in range(K)]) / nk[:, None]
-        covariances = diag + reg_covar if covariance_type == "diag" else diag.mean(axis=1) + reg_covar
-    return nk / nk.sum(), means, covariances
+        own = np.stack([resp[:, k] @ (X - means[k]) ** 2 for k in range(K)]) / nk[:, None]
+    return nk / nk.sum(), means, finish_covariances(own, nk, covariance_type, reg_covar)
+
+
+def finish_covariances(own, nk, covariance_type, reg_covar):
+    r"""The last step of every M-step: each component's own covariance estimate, constrained to
+    ``covariance_type``, plus :math:`\epsilon` on the diagonal (:eq:`eq-reg-covar`).
+
+    The one place where tied covariances are pooled (:math:`\sum_k N_k\boldsymbol\Sigma_k / \sum_k N_k`),
+    diagonal ones keep their diagonal, spherical ones the mean of it, and ``reg_covar`` is added; the
+    in-memory iterations, the chunked (Dask) one and the initialisation all end here.
+
+    Parameters
+    ----------
+    own : ndarray
+        Each component's weighted centred second moment divided by :math:`N_k`: shape (K, D, D) for full
+        and tied, (K, D) (the diagonals) for diag and spherical.
+    nk : ndarray of shape (K,)
+        The soft counts :math:`N_k` (:eq:`eq-n-k`).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+    reg_covar : float
+        The :math:`\epsilon` added to every variance.
+
+    Returns
+    -------
+    covariances : ndarray
+        Shape (K, D, D), (D, D), (K, D) or (K,) for full, tied, diag and spherical (a new array).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> finish_covariances(np.array([[1.0, 3.0], [2.0, 2.0]]), np.array([1.0, 3.0]), "spherical", 0.5)
+    array([2.5, 2.5])
+    """
+    if covariance_type == "tied":
+        covariances = np.tensordot(nk, own, axes=1) / nk.sum()
+        covariances.flat[:: covariances.shape[0] + 1] += reg_covar
+    elif covariance_type == "full":
+        covariances = own.copy()
+        D = own.shape[1]
+        covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    elif covariance_type == "diag":
+        covariances = own + reg_covar
+    else:
+        covariances = own.mean(axis=1) + reg_covar
+    return covariances
 
 
 def precisions_cholesky(covariances, covariance_type, reg_covar=0.0):

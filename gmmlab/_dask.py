@@ -17,9 +17,9 @@ import copy
 import sys
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._covariances import NK_FLOOR
+from ._checks import non_finite_message
+from ._covariances import NK_FLOOR, finish_covariances
 from ._fast import em_iteration
 
 # The initialisation (k-means or any other ``init_params``) sees a uniform sample of this many rows (all
@@ -37,11 +37,33 @@ def is_dask_array(X):
     return module is not None and isinstance(X, module.Array)
 
 
+def is_dask_collection(X):
+    """Whether ``X`` is any Dask collection (array, DataFrame, bag, delayed), without importing dask."""
+    module = sys.modules.get("dask")
+    return module is not None and module.is_dask_collection(X)
+
+
+def refuse_other_collections(X, name="X"):
+    """Raise ``TypeError`` unless the Dask collection ``X`` is a Dask array.
+
+    ``np.asarray`` would materialise a Dask DataFrame, bag or delayed object on the client, which for the
+    data Dask is for exhausts its memory; so they are refused, with the conversion that keeps them lazy.
+    """
+    if not is_dask_array(X):
+        raise TypeError(
+            f"{name} is a Dask {type(X).__name__}; GaussianMixture fits and scores Dask arrays without "
+            "computing them on the client, but would have to materialise this. Convert a Dask DataFrame with "
+            f"{name}.to_dask_array(lengths=True) (numeric columns only; lengths=True gives the chunk sizes "
+            "the fit needs)."
+        )
+    return X
+
+
 # ------------------------------------------------------------------------------------------- validation
 
 
 def check_dask_data(X, name="X"):
-    """A 2-D float64 Dask array whose chunks hold whole rows, or an error naming the problem.
+    """A 2-D float64 or float32 Dask array whose chunks hold whole rows, or an error naming the problem.
 
     The checks that need the values (NaN, infinity) need a pass over the data; :func:`fit` folds them into
     its first pass, and predictions check each chunk when it is computed.
@@ -54,12 +76,13 @@ def check_dask_data(X, name="X"):
         raise ValueError(f"{name} must be a numeric array of shape (N, D); got a Dask array of dtype {X.dtype}")
     if any(np.isnan(size) for size in X.chunks[0]):
         raise ValueError(
-            f"{name} has chunks of unknown length (a Dask array cut by a boolean mask, say); call "
-            f"{name}.compute_chunk_sizes() first"
+            f"{name} has chunks of unknown length (a Dask array cut by a boolean mask, or made from a Dask "
+            f"DataFrame without lengths, say); call {name}.compute_chunk_sizes() first (or "
+            "DataFrame.to_dask_array(lengths=True))"
         )
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} must have at least one row and one column; got shape {X.shape}")
-    if X.dtype != np.float64:
+    if X.dtype not in (np.float64, np.float32):  # float32 stays float32, as in memory
         X = X.astype(np.float64)
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})  # the statistics of a row need all its features
@@ -67,15 +90,15 @@ def check_dask_data(X, name="X"):
 
 
 def _first_pass(X, sample_parts):
-    """One pass over X: raise if it holds NaN or infinity; else return the variance of every feature and the
-    rows of ``sample_parts`` (delayed pieces of the initialisation's sample) joined into one array."""
+    """One pass over X: raise if it holds NaN or infinity; else return the variance of every feature and
+    the rows of ``sample_parts`` (delayed pieces of the initialisation's sample) joined into one array."""
     import dask
     import dask.array as da
 
-    finite, variance, *sample = dask.compute(da.isfinite(X).all(), X.var(axis=0), *sample_parts)
+    finite, variance, *sample = dask.compute(da.isfinite(X).all(), X.var(axis=0, dtype=np.float64), *sample_parts)
     if not finite:
         row = int(da.argmin(da.isfinite(X).all(axis=1)).compute())
-        raise ValueError(f"X contains NaN or infinite values (first in row {row}); remove or impute them")
+        raise ValueError(non_finite_message("X", row))
     return variance, (np.concatenate(sample) if sample else None)
 
 
@@ -208,18 +231,8 @@ def m_step_from_summary(summary, covariance_type, reg_covar):
     ([0.6, 0.4], [1.0, 10.0], [0.666667, 1.0])
     """
     n, log_likelihood, nk, means, scatters = summary
-    D = means.shape[1]
-    if covariance_type == "tied":
-        covariances = scatters.sum(axis=0) / nk.sum()
-        covariances.flat[:: D + 1] += reg_covar
-    elif covariance_type == "full":
-        covariances = scatters / nk[:, None, None]
-        covariances[:, np.arange(D), np.arange(D)] += reg_covar
-    elif covariance_type == "diag":
-        covariances = scatters / nk[:, None] + reg_covar
-    else:
-        covariances = (scatters / nk[:, None]).mean(axis=1) + reg_covar
-    return log_likelihood / n, nk / nk.sum(), means, covariances
+    own = scatters / (nk[:, None, None] if scatters.ndim == 3 else nk[:, None])
+    return log_likelihood / n, nk / nk.sum(), means, finish_covariances(own, nk, covariance_type, reg_covar)
 
 
 def tree_reduce(parts, split_every=SPLIT_EVERY):
@@ -283,53 +296,55 @@ def sample_rows(X, n_rows, random_state):
 # ------------------------------------------------------------------------------------------- fitting
 
 
-def fit(model, X):
-    """``model.fit(X)`` for a Dask array X: the same EM loop as in memory, one pass over the chunks per
-    iteration (``GaussianMixture._run_em`` with :func:`em_iteration_over_chunks`)."""
-    X = check_dask_data(X)
-    validate_data(model, X, reset=True, skip_check_array=True)
-    if X.shape[0] < 2:
-        raise ValueError(f"GaussianMixture needs at least 2 data points; got n_samples = {X.shape[0]}")
-    model._check_parameters(X)
-    do_init = not (model.warm_start and hasattr(model, "converged_"))
-    n_init = model.n_init if do_init else 1
-    random_state = model._random_state()
-    # _initialize reads data only for the parameters not given, and then only the sample.
-    given = (model._weights_init, model._means_init, model._precisions_init)
-    needs_sample = do_init and any(value is None for value in given)
-    variance, sample = _first_pass(X, sample_rows(X, INIT_SAMPLE_ROWS, random_state) if needs_sample else [])
-    model._variance_floor = np.finfo(np.float64).eps * max(float(variance.max()), np.finfo(np.float64).tiny)
-    blocks = list(X.to_delayed().ravel())
+class ChunkedData:
+    """The data source of a fit on a Dask array (see ``mixture.InMemoryData`` for the in-memory one): what
+    the estimator's EM loop needs from the data, each from one pass over the chunks.
 
-    model._fit_restarts(blocks, sample, do_init, n_init, random_state, iteration=em_iteration_over_chunks)
-    return model
+    ``prepare`` checks the values, computes the variance of every feature (the variance floor's scale) and
+    draws the initialisation's sample; ``iteration`` is one EM iteration, one pass over the chunks.
+    """
+
+    def __init__(self, X):
+        self.X = check_dask_data(X)
+        self.n_samples, self.n_features = self.X.shape
+        self.dtype = self.X.dtype
+        self.blocks = list(self.X.to_delayed().ravel())
+
+    def prepare(self, random_state, needs_sample):
+        """Returns the variance of every feature; sets ``init_sample`` (None unless ``needs_sample``)."""
+        parts = sample_rows(self.X, INIT_SAMPLE_ROWS, random_state) if needs_sample else []
+        variance, self.init_sample = _first_pass(self.X, parts)
+        return variance
+
+    def iteration(self, weights, means, prec_chol, covariance_type, reg_covar):
+        return em_iteration_over_chunks(self.blocks, weights, means, prec_chol, covariance_type, reg_covar)
+
+    def apply(self, model, method):
+        return predict(model, self.X, method)
 
 
 # ---------------------------------------------------------------------------------------- prediction
 
 
-def _apply(block, model, method):
+def _apply(block, model, method, block_info=None):
+    """The in-memory method on one chunk; an error about a row names its row in the whole array."""
+    if not np.all(np.isfinite(block)):
+        first_row = block_info[0]["array-location"][0][0] if block_info else 0
+        raise ValueError(non_finite_message("X", first_row + int(np.argwhere(~np.isfinite(block))[0, 0])))
     return getattr(model, method)(block)
 
 
 def predict(model, X, method):
-    """``model.<method>(X)`` for a Dask array X, as a lazy Dask array computed chunk by chunk.
+    """``model.<method>(X)`` for a (validated) Dask array X, as a lazy Dask array computed chunk by chunk.
 
     Each chunk is handed to the in-memory method of a copy of the fitted model, so the parameters are those
     of the call even if the model is refitted before the result is computed.
     """
-    check_is_fitted(model)
     X = check_dask_data(X)
-    validate_data(model, X, reset=False, skip_check_array=True)
     frozen = copy.copy(model)
+    dtype = np.intp if method == "predict" else X.dtype
     if method == "predict_proba":
-        shape = {"chunks": (X.chunks[0], (model.n_components,)), "meta": np.empty((0, 0))}
+        shape = {"chunks": (X.chunks[0], (model.n_components,)), "meta": np.empty((0, 0), dtype=dtype)}
     else:
-        dtype = np.intp if method == "predict" else np.float64
         shape = {"drop_axis": 1, "meta": np.empty((0,), dtype=dtype)}
     return X.map_blocks(_apply, frozen, method, **shape)
-
-
-def score(model, X):
-    """The average log-likelihood per point of a Dask array X, computed on the cluster: a float."""
-    return float(predict(model, X, "score_samples").mean().compute())

@@ -1,4 +1,6 @@
-"""k-means for the estimator's initialisation: the same Lloyd iteration as :func:`gmmlab.kmeans`, made fast.
+"""k-means for the estimator's ``init_params="fast-kmeans"``: the same Lloyd iteration as :func:`gmmlab.kmeans`,
+made fast (the default ``"kmeans"`` runs scikit-learn's ``KMeans`` itself, so that a seed gives scikit-learn's
+fit also on data with ties, where rounding can break them differently here).
 
 The teaching :func:`gmmlab.kmeans` measures every distance from an (N, K, D) array of differences and runs
 until the centres stop moving, which is clear but slow and memory-hungry. Here
@@ -311,7 +313,7 @@ def _relocate_empty_clusters(columns, labels, counts, sums, centers):
 
 
 def kmeans_labels(X, n_clusters, random_state, *, max_iter=300):
-    """Labels of a k-means fit for the estimator's ``init_params="kmeans"``: greedy k-means++, then Lloyd.
+    """Labels of a k-means fit for the estimator's ``init_params="fast-kmeans"``: greedy k-means++, then Lloyd.
 
     Lloyd stops when the centres move (squared distance summed over centres) by at most ``1e-4`` times the
     mean per-feature variance of ``X``, as scikit-learn's ``KMeans`` does. Data with fewer distinct points

@@ -1,36 +1,75 @@
 """``GaussianMixture``: a scikit-learn estimator built on gmmlab's EM, a drop-in for scikit-learn's."""
 
-import numbers
 import warnings
-from functools import partial
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin
+from sklearn import mixture as sklearn_mixture
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _dask
 from ._checks import check_data, check_means, check_n_components, check_weights
 from ._covariances import (
-    COVARIANCE_TYPES,
     NK_FLOOR,
     check_not_degenerate,
     covariances_from_cholesky,
     estimate_parameters,
+    finish_covariances,
     log_gaussian_prob,
     n_parameters,
     precisions_cholesky,
     precisions_from_cholesky,
 )
-from ._fast import data_centre, em_iteration
+from ._fast import FEATURE_BLOCK_ENTRIES, data_centre, em_iteration
 from ._kmeans_fast import kmeans_labels
-from .kmeans import kmeans_plusplus
 from .likelihood import logsumexp
 
 __all__ = ["ConvergenceWarning", "GaussianMixture", "NotFittedError"]
 
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "fast-kmeans")
+
+# scikit-learn's error when an initialisation gives a singular covariance.
+INITIAL_COLLAPSE = (
+    "Fitting the mixture model failed because some components have ill-defined empirical covariance (for "
+    "instance caused by singleton or collapsed samples). Try to decrease the number of components, increase "
+    "reg_covar, or scale the input data."
+)
+
+# Data of these dtypes are used as they are (float32 stays float32); anything else is converted to float64.
+DTYPES = (np.float64, np.float32)
+
+
+class InMemoryData:
+    """The data source of an in-memory fit (``_dask.ChunkedData`` is the chunked one): what the estimator's
+    EM loop needs from the data.
+
+    ``prepare`` computes once per fit the data's centre (which the natural-parameter iterations work about)
+    and the variance of every feature (the variance floor's scale); the initialisation uses all rows;
+    ``iteration`` is one fused EM iteration (``_fast.em_iteration``); ``apply`` runs a prediction method.
+    """
+
+    def __init__(self, X):
+        self.X = X
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype
+
+    def prepare(self, random_state, needs_sample):
+        """Returns the variance of every feature; sets ``init_sample`` (all the rows)."""
+        self.centre = data_centre(self.X)
+        self.init_sample = self.X
+        return self.centre.variance
+
+    def iteration(self, weights, means, prec_chol, covariance_type, reg_covar):
+        return em_iteration(self.X, weights, means, prec_chol, covariance_type, reg_covar, centre=self.centre)
+
+    def apply(self, model, method):
+        return getattr(model, f"_{method}")(self.X)
+
+
 
 
 def _check_precisions(precisions, covariance_type, n_components, n_features):
@@ -67,25 +106,33 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     :eq:`eq-covariance-update`, :eq:`eq-weight-update`, with ``reg_covar`` as in :eq:`eq-reg-covar`),
     fused over blocks of rows (``gmmlab/_fast.py``); ``lower_bound_`` is the average log-likelihood per
     point (:eq:`eq-gmm-log-likelihood` divided by N), which equals the lower bound :eq:`eq-lower-bound`
-    right after an E-step. Differences from scikit-learn, all deliberate:
+    right after an E-step. Every ``init_params`` draws from ``random_state`` exactly as scikit-learn does
+    (``"kmeans"`` runs scikit-learn's own ``KMeans(n_init=1)``), so one ``random_state`` gives both
+    estimators the same start (for float32 data up to rounding: scikit-learn computes in float32); float32
+    data give float32 attributes and results (the sums are accumulated in float64), and X is never copied to
+    float64. Differences from scikit-learn, all deliberate:
 
     - every covariance type is estimated from moments centred where accuracy needs it (scikit-learn's
       ``tied``, ``diag`` and ``spherical`` subtract squared means, which is inaccurate for a tight cluster
       far from the origin); full covariances use moments about the data's mean unless that could cost
       more than about six digits (``gmmlab/_fast.py``);
-    - ``init_params="kmeans"`` runs gmmlab's own fast k-means (greedy k-means++ seeding, then Lloyd's
-      iteration with scikit-learn's relative tolerance), which draws from ``random_state`` exactly as
-      scikit-learn's ``KMeans`` does, so one ``random_state`` gives both estimators the same start; and no
-      k-means at all when ``weights_init``, ``means_init`` and ``precisions_init`` are all given;
+    - no k-means runs at all when ``weights_init``, ``means_init`` and ``precisions_init`` are all given;
+    - ``init_params="fast-kmeans"`` (an option; scikit-learn has no such value) runs gmmlab's own k-means
+      (``gmmlab/_kmeans_fast.py``: greedy k-means++ seeding that draws as ``KMeans`` does, then Lloyd's
+      iteration with matrix-product distances in blocks and scikit-learn's relative tolerance). It is faster
+      and usually reaches ``KMeans``'s clustering, but not always: on data with ties (boolean or integer
+      features) rounding breaks the ties differently, and the fits then differ;
     - a component that collapses during EM (its covariance singular, as happens with ``reg_covar=0`` on
       repeated points) stops that initialisation with a ``ConvergenceWarning`` that names it; the
       parameters from before the collapse are kept and ``converged_`` is False.
 
     **Dask arrays.** ``fit``, ``fit_predict``, ``predict``, ``predict_proba``, ``score_samples``, ``score``,
     ``bic`` and ``aic`` also accept a ``dask.array.Array`` (chunked along rows; ``dask`` and ``distributed``
-    are needed only then), for data larger than one machine's memory. Every EM iteration is one pass over the
-    chunks: each chunk's task computes its counts, means and scatters (:eq:`eq-chunk-summary`), Dask merges
-    them up a tree (:eq:`eq-merge-chunks`), and the M-step runs on the client, which never holds the data. A
+    are needed only then; a Dask DataFrame or other Dask collection is refused with a ``TypeError`` rather
+    than computed on the client: convert a DataFrame with ``X.to_dask_array(lengths=True)``), for data
+    larger than one machine's memory. Every EM iteration is one pass over the chunks: each chunk's task
+    computes its counts, means and scatters (:eq:`eq-chunk-summary`), Dask merges them up a tree
+    (:eq:`eq-merge-chunks`), and the M-step runs on the client, which never holds the data. A
     first pass checks the values and draws the initialisation's sample: ``init_params`` runs on a seeded,
     uniform sample of at most 50 000 rows (all rows when there are fewer, and then the fit equals the
     in-memory one); ``means_init``, ``weights_init`` and ``precisions_init`` skip it. Computations use
@@ -110,9 +157,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         EM iterations per initialisation.
     n_init : int, default=1
         Number of initialisations; the one with the highest lower bound is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        How the initial responsibilities are chosen: a k-means clustering, k-means++ seeds, uniform random
-        responsibilities, or K data points drawn at random.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "fast-kmeans"}, default="kmeans"
+        How the initial responsibilities are chosen: a k-means clustering (scikit-learn's ``KMeans``),
+        k-means++ seeds, uniform random responsibilities, K data points drawn at random, or gmmlab's own
+        k-means (see above).
     weights_init : array-like of shape (n_components,), default=None
         Initial weights; None takes them from ``init_params``.
     means_init : array-like of shape (n_components, n_features), default=None
@@ -194,6 +242,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     {'n_components': 2}
     """
 
+    # scikit-learn's constraints (InvalidParameterError on a bad value), plus gmmlab's own k-means option.
+    _parameter_constraints: dict = {
+        **sklearn_mixture.GaussianMixture._parameter_constraints,
+        "init_params": [StrOptions(set(INIT_PARAMS))],
+    }
+
     def __init__(
         self,
         n_components=1,
@@ -229,23 +283,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ----------------------------------------------------------------------------------------- checks
 
-    def _check_parameters(self, X):
-        if isinstance(self.n_components, bool) or not isinstance(self.n_components, numbers.Integral):
-            raise ValueError(f"n_components must be an integer; got {self.n_components!r}")
-        check_n_components(self.n_components, X.shape[0])
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got {self.covariance_type!r}")
-        if self.init_params not in INIT_PARAMS:
-            raise ValueError(f"init_params must be one of {INIT_PARAMS}; got {self.init_params!r}")
-        for name in ("tol", "reg_covar"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-                raise ValueError(f"{name} must be a non-negative number; got {value!r}")
-        for name, low in (("max_iter", 0), ("n_init", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-        K, D = self.n_components, X.shape[1]
+    def _check_parameters(self, n_samples, n_features):
+        """The checks that need the data's shape (the constructor parameters' types and ranges are checked by
+        scikit-learn's ``_parameter_constraints`` before)."""
+        check_n_components(self.n_components, n_samples)
+        K, D = self.n_components, n_features
         # Validated copies; the constructor parameters stay exactly as the user passed them.
         self._weights_init = None if self.weights_init is None else check_weights(self.weights_init, K)
         self._means_init = None if self.means_init is None else check_means(self.means_init, K, D)
@@ -255,39 +297,40 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             else _check_precisions(self.precisions_init, self.covariance_type, K, D)
         )
 
-    def _validate_X(self, X, reset):
-        """``X`` as a float64 (N, D) array; the course's messages for bad values, scikit-learn's bookkeeping
-        of ``n_features_in_`` and ``feature_names_in_`` (set when ``reset``, checked otherwise)."""
-        X_checked = check_data(X)
+    def _data(self, X, reset):
+        """``X`` validated, as the data source of its kind: :class:`InMemoryData`, or ``_dask.ChunkedData`` for
+        a Dask array (other Dask collections are refused, never materialised on the client). The course's
+        messages for bad values; scikit-learn's bookkeeping of ``n_features_in_`` and ``feature_names_in_``
+        (set when ``reset``, checked otherwise)."""
+        if _dask.is_dask_collection(X):
+            data = _dask.ChunkedData(_dask.refuse_other_collections(X))
+        else:
+            data = InMemoryData(check_data(X, dtypes=DTYPES))
         validate_data(self, X, reset=reset, skip_check_array=True)
-        return X_checked
-
-    def _random_state(self):
-        try:
-            return check_random_state(self.random_state)
-        except ValueError:
-            raise ValueError(
-                f"random_state must be None, an int or a numpy RandomState; got {self.random_state!r}"
-            ) from None
+        return data
 
     # ---------------------------------------------------------------------------------- initialisation
 
     def _initial_parameters(self, X, random_state):
-        """Weights, means and covariances from ``init_params``: one M-step from the initial responsibilities."""
+        """Weights, means and covariances from ``init_params``: one M-step from the initial responsibilities,
+        drawn from ``random_state`` exactly as scikit-learn draws them."""
         N, K = X.shape[0], self.n_components
         if self.init_params == "random":
-            resp = random_state.uniform(size=(N, K))
+            # scikit-learn rounds the draws to the data's dtype
+            resp = random_state.uniform(size=(N, K)).astype(X.dtype, copy=False).astype(np.float64)
             resp /= resp.sum(axis=1, keepdims=True)
             return estimate_parameters(X, resp, self.covariance_type, self.reg_covar)
-        if self.init_params == "kmeans":
-            labels = kmeans_labels(X, K, random_state)
-            members = [np.flatnonzero(labels == k) for k in range(K)]
-        elif self.init_params == "k-means++":
-            seed = int(random_state.randint(np.iinfo(np.int32).max))
-            members = [[row] for row in kmeans_plusplus(X, K, random_state=seed)[1]]
+        if self.init_params in ("kmeans", "fast-kmeans"):
+            if self.init_params == "kmeans":
+                labels = KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_
+            else:
+                labels = kmeans_labels(X, K, random_state)
+            return _parameters_from_labels(X, labels, K, self.covariance_type, self.reg_covar)
+        if self.init_params == "k-means++":
+            rows = kmeans_plusplus(X, K, random_state=random_state)[1]
         else:  # random_from_data
-            members = [[row] for row in random_state.choice(N, size=K, replace=False)]
-        return _parameters_from_members(X, members, self.covariance_type, self.reg_covar)
+            rows = random_state.choice(N, size=K, replace=False)
+        return _parameters_from_points(X, rows, self.covariance_type, self.reg_covar)
 
     def _initialize(self, X, random_state):
         given = (self._weights_init, self._means_init, self._precisions_init)
@@ -296,7 +339,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.weights_ = weights if self._weights_init is None else self._weights_init.copy()
         self.means_ = means if self._means_init is None else self._means_init.copy()
         if self._precisions_init is None:
-            check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
+            try:
+                check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
+            except ValueError as collapse:  # scikit-learn's message first, then which component and why
+                raise ValueError(f"{INITIAL_COLLAPSE} In detail: {collapse}") from None
             self.covariances_ = covariances
             self.precisions_cholesky_ = precisions_cholesky(covariances, self.covariance_type, self.reg_covar)
         else:
@@ -305,13 +351,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ----------------------------------------------------------------------------------------- fitting
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Estimate the parameters with EM, keeping the best of ``n_init`` initialisations.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Data, one point per row.
+            Data, one point per row: a NumPy array (float32 data are fitted, and give attributes, in float32),
+            anything NumPy can convert, or a Dask array.
         y : None
             Ignored; accepted for scikit-learn's API.
 
@@ -320,11 +368,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self : GaussianMixture
             The fitted estimator.
         """
-        if _dask.is_dask_array(X):
-            return _dask.fit(self, X)
-        self._fit(X)
+        self._fit(self._data(X, reset=True))
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X, y=None):
         """Fit as :meth:`fit` does, then return the most probable component of every point.
 
@@ -338,33 +385,29 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Component labels; equal to ``fit(X).predict(X)`` for any ``max_iter`` and ``tol``.
+            Component labels; equal to ``fit(X).predict(X)`` for any ``max_iter`` and ``tol`` (a lazy Dask
+            array for Dask input).
         """
-        if _dask.is_dask_array(X):
-            return _dask.fit(self, X).predict(X)
-        X = self._fit(X)
-        return self._estimate_weighted_log_prob(X).argmax(axis=1)
+        data = self._data(X, reset=True)
+        self._fit(data)
+        return data.apply(self, "predict")
 
-    def _fit(self, X):
-        X = self._validate_X(X, reset=True)
-        if X.shape[0] < 2:
-            raise ValueError(f"GaussianMixture needs at least 2 data points; got n_samples = {X.shape[0]}")
-        self._check_parameters(X)
+    def _fit(self, data):
+        """The EM loop, once for both data sources: in memory or in chunks."""
+        if data.n_samples < 2:
+            raise ValueError(f"GaussianMixture needs at least 2 data points; got n_samples = {data.n_samples}")
+        self._check_parameters(data.n_samples, data.n_features)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
-        random_state = self._random_state()
-        # Computed once for every iteration: the data's mean row and largest squared distance from it.
-        self._centre = data_centre(X)
+        random_state = check_random_state(self.random_state)
+        given = (self._weights_init, self._means_init, self._precisions_init)
+        variance = data.prepare(random_state, do_init and any(value is None for value in given))
         # Variances below rounding error relative to the data's spread mean a collapsed component.
-        self._variance_floor = np.finfo(np.float64).eps * max(self._centre[1], np.finfo(np.float64).tiny)
+        self._variance_floor = np.finfo(np.float64).eps * max(float(variance.max()), np.finfo(np.float64).tiny)
+        if not do_init:  # warm start: continue from the attributes, in float64 whatever the data's dtype
+            for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+                setattr(self, name, getattr(self, name).astype(np.float64))
 
-        self._fit_restarts(X, X, do_init, n_init, random_state)
-        return X
-
-    def _fit_restarts(self, data, init_data, do_init, n_init, random_state, iteration=None):
-        """``n_init`` starts, each initialised from ``init_data`` and run by EM over ``data`` (``iteration`` is
-        one pass over it, see :meth:`_run_em`); the start with the highest final lower bound is kept, as in
-        scikit-learn. Shared by the in-memory fit and the fit of a Dask array."""
         max_lower_bound = -np.inf
         best_params, best_n_iter, best_lower_bounds = None, 0, []
         self.converged_ = False
@@ -372,13 +415,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if self.verbose:
                 print(f"Initialization {init}")
             if do_init:
-                self._initialize(init_data, random_state)
+                self._initialize(data.init_sample, random_state)
             lower_bound = -np.inf if do_init else self.lower_bound_
             lower_bounds = []
             if self.max_iter == 0:
                 best_params, best_n_iter = self._get_parameters(), 0
                 continue
-            lower_bound, lower_bounds, n_iter, converged = self._run_em(data, lower_bound, init, iteration)
+            lower_bound, lower_bounds, n_iter, converged = self._run_em(data, lower_bound, init)
             if self.verbose:
                 print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
             if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
@@ -393,25 +436,24 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        self._set_parameters(best_params)
+        self._set_parameters(best_params, data.dtype)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
 
-    def _run_em(self, X, lower_bound, init, iteration=None):
-        """EM from the current parameters until ``tol`` or ``max_iter``; returns the final lower bound, the
-        lower bounds, the iterations run and whether ``tol`` was met.
+    def _run_em(self, data, lower_bound, init):
+        """EM from the current parameters until ``tol`` or ``max_iter``, each iteration one pass over
+        ``data``; returns the final lower bound, the lower bounds, the iterations run and whether ``tol`` was
+        met.
 
         A collapsed component (a singular covariance after an M-step) ends the run: the parameters from
         before that M-step, whose log-likelihood is the last lower bound, are kept.
         """
-        if iteration is None:  # in memory: the fused step, about the data's centre computed once per fit
-            iteration = partial(em_iteration, centre=self._centre)
         lower_bounds = []
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
-            lower_bound, weights, means, covariances = iteration(
-                X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.reg_covar
+            lower_bound, weights, means, covariances = data.iteration(
+                self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.reg_covar
             )
             lower_bounds.append(lower_bound)
             try:
@@ -442,24 +484,50 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _get_parameters(self):
         return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
 
-    def _set_parameters(self, params):
-        self.weights_, self.means_, self.covariances_, prec_chol = params
+    def _set_parameters(self, params, dtype):
+        """The kept parameters as the fitted attributes, in the data's dtype (computed in float64)."""
+        weights, means, covariances, prec_chol = params
         if prec_chol is None:
-            prec_chol = precisions_cholesky(self.covariances_, self.covariance_type, self.reg_covar)
-        self.precisions_cholesky_ = prec_chol
-        self.precisions_ = precisions_from_cholesky(prec_chol, self.covariance_type)
+            prec_chol = precisions_cholesky(covariances, self.covariance_type, self.reg_covar)
+        precisions = precisions_from_cholesky(prec_chol, self.covariance_type)
+        self.weights_, self.means_, self.covariances_, self.precisions_cholesky_, self.precisions_ = (
+            np.asarray(value, dtype=dtype) for value in (weights, means, covariances, prec_chol, precisions)
+        )
 
     # -------------------------------------------------------------------------------------- prediction
 
     def _estimate_weighted_log_prob(self, X):
-        """log pi_k + log N(x_n | mu_k, Sigma_k), shape (N, K) (:eq:`eq-joint` in log space)."""
-        return log_gaussian_prob(X, self.means_, self.precisions_cholesky_, self.covariance_type) + np.log(
-            self.weights_
+        """log pi_k + log N(x_n | mu_k, Sigma_k), shape (N, K) (:eq:`eq-joint` in log space), in float64."""
+        means, prec_chol, weights = (
+            np.asarray(value, dtype=np.float64) for value in (self.means_, self.precisions_cholesky_, self.weights_)
         )
+        return log_gaussian_prob(X, means, prec_chol, self.covariance_type) + np.log(weights)
 
-    def _fitted_X(self, X):
+    def _by_blocks(self, X, function, shape, dtype):
+        """``function`` of the weighted log-probabilities, computed for blocks of rows into one array of
+        ``(N, *shape)``: the float64 temporaries (x - mu_k, the log-probabilities) never exist for all of X."""
+        N, D = X.shape
+        result = np.empty((N, *shape), dtype=dtype)
+        rows = max(1, FEATURE_BLOCK_ENTRIES // max(D, self.n_components))
+        for start in range(0, N, rows):
+            result[start : start + rows] = function(self._estimate_weighted_log_prob(X[start : start + rows]))
+        return result
+
+    def _predict(self, X):
+        return self._by_blocks(X, lambda weighted: weighted.argmax(axis=1), (), np.intp)
+
+    def _score_samples(self, X):
+        return self._by_blocks(X, lambda weighted: logsumexp(weighted, axis=1), (), X.dtype)
+
+    def _predict_proba(self, X):
+        def responsibilities(weighted):
+            return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
+
+        return self._by_blocks(X, responsibilities, (self.n_components,), X.dtype)
+
+    def _fitted_data(self, X):
         check_is_fitted(self)
-        return self._validate_X(X, reset=False)
+        return self._data(X, reset=False)
 
     def score_samples(self, X):
         r"""Log-density of every point under the mixture (:eq:`eq-gmm-density`, in log space).
@@ -471,11 +539,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
-            :math:`\log p(\mathbf{x}_n\mid\boldsymbol\theta)` for every row.
+            :math:`\log p(\mathbf{x}_n\mid\boldsymbol\theta)` for every row, in ``X``'s dtype (float32 or
+            float64; a lazy Dask array for Dask input).
         """
-        if _dask.is_dask_array(X):
-            return _dask.predict(self, X, "score_samples")
-        return logsumexp(self._estimate_weighted_log_prob(self._fitted_X(X)), axis=1)
+        return self._fitted_data(X).apply(self, "score_samples")
 
     def score(self, X, y=None):
         """Average log-likelihood per point (:eq:`eq-gmm-log-likelihood` divided by N).
@@ -490,9 +557,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         score : float
         """
-        if _dask.is_dask_array(X):
-            return _dask.score(self, X)
-        return float(np.mean(self.score_samples(X)))
+        return float(self.score_samples(X).mean())
 
     def predict_proba(self, X):
         """Responsibilities of every component for every point (:eq:`eq-responsibilities`).
@@ -504,12 +569,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         responsibilities : ndarray of shape (n_samples, n_components)
-            Rows sum to 1.
+            Rows sum to 1; in ``X``'s dtype (a lazy Dask array for Dask input).
         """
-        if _dask.is_dask_array(X):
-            return _dask.predict(self, X, "predict_proba")
-        weighted = self._estimate_weighted_log_prob(self._fitted_X(X))
-        return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
+        return self._fitted_data(X).apply(self, "predict_proba")
 
     def predict(self, X):
         """The component with the largest responsibility for every point.
@@ -521,10 +583,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            A lazy Dask array for Dask input.
         """
-        if _dask.is_dask_array(X):
-            return _dask.predict(self, X, "predict")
-        return self._estimate_weighted_log_prob(self._fitted_X(X)).argmax(axis=1)
+        return self._fitted_data(X).apply(self, "predict")
 
     def sample(self, n_samples=1):
         """Draw points by ancestral sampling (:eq:`eq-ancestral-sampling`), grouped by component.
@@ -542,9 +603,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             The component each point was drawn from.
         """
         check_is_fitted(self)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
-        rng = self._random_state()
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': n_samples must be a positive integer (the number of points "
+                f"to draw); got {n_samples!r}"
+            )
+        rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         D = self.means_.shape[1]
         if self.covariance_type == "full":
@@ -562,6 +626,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _n_parameters(self):
         return n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
 
+    def _score_and_size(self, X):
+        """:meth:`score` and the number of rows of ``X`` (known once its log-densities are)."""
+        log_density = self.score_samples(X)
+        return float(log_density.mean()), log_density.shape[0]
+
     def bic(self, X):
         r"""Bayesian information criterion (:eq:`eq-bic`); lower is better.
 
@@ -575,8 +644,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + P\log N`, with P free parameters
             (:eq:`eq-n-parameters`).
         """
-        X = X if _dask.is_dask_array(X) else self._fitted_X(X)
-        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+        score, N = self._score_and_size(X)
+        return float(-2 * score * N + self._n_parameters() * np.log(N))
 
     def aic(self, X):
         r"""Akaike information criterion (:eq:`eq-aic`); lower is better.
@@ -590,36 +659,54 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         aic : float
             :math:`-2\log p(\mathcal{X}\mid\hat{\boldsymbol\theta}) + 2P`.
         """
-        X = X if _dask.is_dask_array(X) else self._fitted_X(X)
-        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+        score, N = self._score_and_size(X)
+        return float(-2 * score * N + 2 * self._n_parameters())
 
 
-def _parameters_from_members(X, members, covariance_type, reg_covar):
-    """The M-step for hard (0 or 1) responsibilities, component k owning the rows ``members[k]``.
-
-    The same estimates as ``estimate_parameters`` with one-hot responsibilities (each component's own
-    rows, centred moments), at the cost of one pass over the data instead of one per component.
-    """
+def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar):
+    """The M-step for hard (0 or 1) responsibilities from a clustering, component k owning the rows
+    labelled k: the same estimates as ``estimate_parameters`` with one-hot responsibilities (each
+    component's own rows, centred moments), at the cost of one pass over the data instead of products with an
+    (N, K) matrix of zeros and ones."""
     D = X.shape[1]
-    sub_type = "full" if covariance_type in ("full", "tied") else covariance_type
-    nk = np.array([len(rows) for rows in members], dtype=np.float64) + NK_FLOOR
-    means = np.zeros((len(members), D))
-    shapes = {"full": (len(members), D, D), "diag": (len(members), D), "spherical": (len(members),)}
-    own = np.zeros(shapes[sub_type])
-    for k, rows in enumerate(members):
-        if len(rows):
-            _, means[k], own[k] = (
-                part[0] for part in estimate_parameters(X[rows], np.ones((len(rows), 1)), sub_type, 0.0)
-            )
-    if covariance_type == "tied":
-        covariances = np.tensordot(nk, own, axes=1) / nk.sum()
-        covariances.flat[:: D + 1] += reg_covar
-    elif covariance_type == "full":
-        covariances = own
-        covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    full = covariance_type in ("full", "tied")  # each component's own moments, pooled by finish_covariances
+    counts = np.bincount(labels, minlength=n_components)
+    nk = counts + NK_FLOOR
+    means = np.zeros((n_components, D))
+    own = np.zeros((n_components, D, D) if full else (n_components, D))
+    for k in np.flatnonzero(counts):
+        rows = X[labels == k].astype(np.float64, copy=False)
+        means[k] = np.ones(counts[k]) @ rows / nk[k]
+        diff = rows - means[k]
+        own[k] = diff.T @ diff / nk[k] if full else np.ones(counts[k]) @ (diff * diff) / nk[k]
+    return nk / nk.sum(), means, finish_covariances(own, nk, covariance_type, reg_covar)
+
+
+def _parameters_from_points(X, rows, covariance_type, reg_covar):
+    """scikit-learn's initial M-step when component k's responsibility is 1 for row ``rows[k]`` and 0
+    elsewhere (``k-means++`` and ``random_from_data``), in its arithmetic and in X's dtype.
+
+    Each covariance is then ``reg_covar`` plus rounding error, and that error decides the first E-step, so
+    the same start needs the same rounding: scikit-learn's uncentred diag and spherical moments, and its
+    tied covariance, (X^T X - sum_k N_k mu_k mu_k^T) / sum_k N_k over *all* rows (so every row but the K
+    chosen adds its raw x x^T). The weights are N_k / N, as scikit-learn's (they do not sum to 1).
+    Returned in float64, for EM.
+    """
+    dtype = X.dtype
+    N = X.shape[0]
+    nk = np.full(len(rows), 1 + 10 * np.finfo(dtype).eps, dtype=dtype)
+    points = X[rows]
+    means = points / nk[:, None]
+    if covariance_type == "full":
+        diff = points - means
+        own = diff[:, :, None] * diff[:, None, :] / nk[:, None, None]
+    elif covariance_type == "tied":  # already pooled: one "component" that holds every row
+        own = ((X.T @ X - (nk * means.T) @ means) / nk.sum())[None]
     else:
-        covariances = own + reg_covar
-    return nk / nk.sum(), means, covariances
+        own = points * points / nk[:, None] - means**2
+    counts = nk.sum()[None] if covariance_type == "tied" else nk
+    covariances = finish_covariances(own, counts, covariance_type, reg_covar)
+    return tuple(np.asarray(value, dtype=np.float64) for value in (nk / N, means, covariances))
 
 
 def _precision_factor(precisions, covariance_type):

@@ -168,3 +168,41 @@ def test_fit_on_data_larger_than_the_workers_memory_never_holds_the_data(client)
     order = np.argsort(model.means_[:, 0] + 0.1 * model.means_[:, 1])
     np.testing.assert_allclose(model.means_[order], CENTRES, atol=0.01)
     np.testing.assert_allclose(model.covariances_, np.stack([np.eye(2)] * 3), atol=0.01)
+
+
+def test_other_dask_collections_are_refused_not_materialised(client):
+    """np.asarray would compute a Dask DataFrame, bag or delayed object on the client: refused instead, with
+    the conversion to a Dask array (pandas, and hence a Dask DataFrame, is not in the course's environment;
+    a delayed array and a bag take the same path)."""
+    import dask.bag
+
+    X = mixture_rows(300)
+    model = gmmlab.GaussianMixture(2, random_state=0).fit(X)
+    for collection in (dask.delayed(X), dask.bag.from_sequence(list(X), npartitions=3)):
+        with pytest.raises(TypeError, match=r"to_dask_array\(lengths=True\)"):
+            gmmlab.GaussianMixture(2).fit(collection)
+        for method in ("predict", "score_samples", "score", "bic"):
+            with pytest.raises(TypeError, match="would have to materialise"):
+                getattr(model, method)(collection)
+
+
+def test_a_lazy_prediction_names_the_row_in_the_whole_array(client):
+    X = mixture_rows(5000, seed=5)
+    model = gmmlab.GaussianMixture(3, random_state=0).fit(X)
+    X[4321, 1] = np.nan
+    for method in ("predict", "predict_proba", "score_samples"):
+        with pytest.raises(ValueError, match=r"first in row 4321\)"):
+            getattr(model, method)(da.from_array(X, chunks=(1000, 2))).compute()
+
+
+def test_float32_chunks_give_float32_results_and_the_in_memory_fit(client):
+    X = mixture_rows(1500, seed=6).astype(np.float32)
+    chunked = da.from_array(X, chunks=(400, 2))
+    on_dask = gmmlab.GaussianMixture(3, random_state=0).fit(chunked)
+    in_memory = gmmlab.GaussianMixture(3, random_state=0).fit(X)
+    for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+        assert getattr(on_dask, name).dtype == np.float32
+        np.testing.assert_allclose(getattr(on_dask, name), getattr(in_memory, name), rtol=1e-5)
+    for method in ("score_samples", "predict_proba"):
+        lazy = getattr(on_dask, method)(chunked)
+        assert lazy.dtype == np.float32 and lazy.compute().dtype == np.float32

@@ -22,7 +22,10 @@ import gmmlab
 from gmmlab import _kmeans_fast, mixture as gmmlab_mixture
 
 
-@parametrize_with_checks([gmmlab.GaussianMixture(), gmmlab.GaussianMixture(2, covariance_type="diag")])
+@parametrize_with_checks(
+    [gmmlab.GaussianMixture()]
+    + [gmmlab.GaussianMixture(2, covariance_type=covariance_type) for covariance_type in ("tied", "diag", "spherical")]
+)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -219,8 +222,8 @@ def test_fast_kmeans_memory_stays_far_below_n_k_d():
 def test_no_kmeans_when_all_initial_parameters_are_given(monkeypatch):
     X, _ = blobs()
     calls = []
-    original = gmmlab_mixture.kmeans_labels
-    monkeypatch.setattr(gmmlab_mixture, "kmeans_labels", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = gmmlab_mixture.KMeans
+    monkeypatch.setattr(gmmlab_mixture, "KMeans", lambda *a, **k: calls.append(1) or original(*a, **k))
     init = dict(weights_init=[0.5, 0.5], means_init=X[:2], precisions_init=np.stack([np.eye(2)] * 2))
     gmmlab.GaussianMixture(2, **init).fit(X)
     assert calls == []
@@ -242,3 +245,21 @@ def test_fast_kmeans_with_a_random_state_gives_scikit_learns_kmeans_with_it(D, K
             labels = _kmeans_fast.kmeans_labels(X, K, np.random.RandomState(seed))
             theirs = KMeans(K, n_init=1, random_state=seed).fit(X).labels_
         np.testing.assert_array_equal(labels, theirs)
+
+
+def test_float32_data_are_never_copied_to_float64():
+    # The sums are accumulated in float64 block by block (a few blocks of about 1 MB); a float64 copy of X
+    # alone would be 2 X.nbytes.
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=5, size=(3, 8))[rng.integers(3, size=400_000)] + rng.standard_normal((400_000, 8))
+    X = X.astype(np.float32)
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        tracemalloc.start()
+        model = gmmlab.GaussianMixture(3, covariance_type=covariance_type, init_params="random_from_data",
+                                       random_state=0).fit(X)
+        dtypes = [model.means_.dtype, model.score_samples(X).dtype, model.predict_proba(X).dtype]
+        model.predict(X)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak < X.nbytes, f"{covariance_type}: peak {peak / X.nbytes:.2f} X.nbytes"
+        assert dtypes == [np.float32] * 3

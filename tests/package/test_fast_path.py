@@ -39,10 +39,17 @@ def as_full(covariances, covariance_type, K, D):
     return np.stack([np.eye(D) * c for c in covariances])
 
 
+@pytest.mark.parametrize("path", ["natural", "centred"])
 @pytest.mark.parametrize("block_entries", [64, 1 << 17])  # many small blocks, and one block
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_fused_iteration_equals_e_step_then_m_step(covariance_type, block_entries, monkeypatch):
+def test_fused_iteration_equals_e_step_then_m_step(covariance_type, block_entries, path, monkeypatch):
     monkeypatch.setattr(_fast, "BLOCK_ENTRIES", block_entries)
+    monkeypatch.setattr(_fast, "FEATURE_BLOCK_ENTRIES", block_entries)
+    if path == "centred":  # any spread is too much for the natural parameters
+        monkeypatch.setattr(_fast, "MAX_SPREAD_RATIO", 0.0)
+    calls = []
+    original = _fast.natural_statistics
+    monkeypatch.setattr(_fast, "natural_statistics", lambda *a: calls.append(1) or original(*a))
     X, weights, means, covariances = problem()
     K, D = means.shape
     covs = as_type(covariances, covariance_type)
@@ -69,6 +76,7 @@ def test_fused_iteration_equals_e_step_then_m_step(covariance_type, block_entrie
     two_pass = estimate_parameters(X, resp, covariance_type, 1e-6)
     for a, b in zip((new_weights, new_means, new_covs), two_pass):
         np.testing.assert_allclose(a, b, rtol=1e-10)
+    assert len(calls) == (path == "natural")
 
 
 def test_large_mean_shift_falls_back_to_two_passes(monkeypatch):
@@ -85,12 +93,16 @@ def test_large_mean_shift_falls_back_to_two_passes(monkeypatch):
     np.testing.assert_allclose(means[0], X.mean(axis=0), rtol=1e-14)
 
 
-def test_full_covariances_take_the_natural_parameter_path_unless_it_would_lose_digits(monkeypatch):
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_every_covariance_type_takes_the_natural_parameter_path_unless_it_would_lose_digits(
+    covariance_type, monkeypatch
+):
     calls = []
     original = _fast.natural_statistics
     monkeypatch.setattr(_fast, "natural_statistics", lambda *a: calls.append(1) or original(*a))
     X, weights, means, covariances = problem()
-    _fast.em_iteration(X, weights, means, precisions_cholesky(covariances, "full"), "full", 1e-6)
+    covs = as_type(covariances, covariance_type)
+    _fast.em_iteration(X, weights, means, precisions_cholesky(covs, covariance_type), covariance_type, 1e-6)
     assert calls == [1]
     # A cluster with spread 1e-4 at distance ~1e3 from the data's mean: raw moments about that mean would lose
     # about 14 digits, so the iteration takes the centred path, and still equals the teaching functions.
@@ -98,19 +110,34 @@ def test_full_covariances_take_the_natural_parameter_path_unless_it_would_lose_d
     X = np.vstack([1e-4 * rng.standard_normal((200, 2)), 1e3 + rng.standard_normal((200, 2))])
     weights, means = np.array([0.5, 0.5]), np.array([[0.0, 0.0], [1e3, 1e3]])
     covariances = np.stack([1e-8 * np.eye(2), np.eye(2)])
+    covs = as_type(covariances, covariance_type)
     mean_ll, new_weights, new_means, new_covs = _fast.em_iteration(
-        X, weights, means, precisions_cholesky(covariances, "full"), "full", 0.0
+        X, weights, means, precisions_cholesky(covs, covariance_type), covariance_type, 0.0
     )
     assert calls == [1]
-    assert mean_ll == pytest.approx(gmmlab.log_likelihood(X, weights, means, covariances) / len(X), rel=1e-12)
-    w, m, c = gmmlab.m_step(X, gmmlab.e_step(X, weights, means, covariances), reg_covar=0.0)
-    np.testing.assert_allclose(new_covs[0], c[0], rtol=1e-8)
-    np.testing.assert_allclose(new_means, m, rtol=1e-12, atol=1e-12)
+    full = as_full(covs, covariance_type, 2, 2)
+    assert mean_ll == pytest.approx(gmmlab.log_likelihood(X, weights, means, full) / len(X), rel=1e-12)
+    resp = gmmlab.e_step(X, weights, means, full)
+    for ours, teaching in zip((new_weights, new_means, new_covs), estimate_parameters(X, resp, covariance_type, 0.0)):
+        np.testing.assert_allclose(ours, teaching, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float32_data_give_the_float64_iteration_of_the_same_values(covariance_type):
+    X, weights, means, covariances = problem()
+    X = X.astype(np.float32)
+    prec_chol = precisions_cholesky(as_type(covariances, covariance_type), covariance_type)
+    ours = _fast.em_iteration(X, weights, means, prec_chol, covariance_type, 1e-6)
+    reference = _fast.em_iteration(X.astype(np.float64), weights, means, prec_chol, covariance_type, 1e-6)
+    assert ours[0] == pytest.approx(reference[0], rel=1e-13)
+    for a, b in zip(ours[1:], reference[1:]):
+        assert a.dtype == np.float64
+        np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
 def test_natural_statistics_add_up_over_chunks_of_rows():
     X, weights, means, covariances = problem()
-    centre, _ = _fast.data_centre(X)
+    centre = _fast.data_centre(X).mean
     theta = _fast.natural_parameters(weights, means, precisions_cholesky(covariances, "full"), centre)
     whole, whole_ll = _fast.natural_statistics(X, theta, centre)
     parts = [_fast.natural_statistics(chunk, theta, centre) for chunk in np.array_split(X, [700, 2100])]
@@ -118,4 +145,17 @@ def test_natural_statistics_add_up_over_chunks_of_rows():
     assert sum(p[1] for p in parts) == pytest.approx(whole_ll, rel=1e-13)
     w, m, c = gmmlab.m_step(X, gmmlab.e_step(X, weights, means, covariances), reg_covar=1e-6)
     for ours, teaching in zip(_fast.parameters_from_statistics(whole, centre, 1e-6), (w, m, c)):
+        np.testing.assert_allclose(ours, teaching, rtol=1e-10)
+
+
+def test_full_covariances_with_few_components_in_many_dimensions_take_the_centred_path(monkeypatch):
+    calls = []
+    original = _fast.natural_statistics
+    monkeypatch.setattr(_fast, "natural_statistics", lambda *a: calls.append(1) or original(*a))
+    X, weights, means, covariances = problem(D=13, K=2)  # 6 K < D: D (D + 1) / 2 features cost more
+    mean_ll, *updated = _fast.em_iteration(X, weights, means, precisions_cholesky(covariances, "full"), "full", 1e-6)
+    assert calls == []
+    assert mean_ll == pytest.approx(gmmlab.log_likelihood(X, weights, means, covariances) / len(X), rel=1e-12)
+    w, m, c = gmmlab.m_step(X, gmmlab.e_step(X, weights, means, covariances), reg_covar=1e-6)
+    for ours, teaching in zip(updated, (w, m, c)):
         np.testing.assert_allclose(ours, teaching, rtol=1e-10)

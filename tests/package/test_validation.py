@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.utils._param_validation import InvalidParameterError
 
 import gmmlab
 
@@ -76,24 +77,39 @@ def test_bad_responsibilities():
     "params, message",
     [
         (dict(n_components=8), "more components than data points: K = 8 but N = 7"),
-        (dict(n_components=0), "K must be at least 1; got K = 0"),
-        (dict(n_components=1.5), "n_components must be an integer"),
-        (dict(covariance_type="round"), "covariance_type must be one of"),
-        (dict(init_params="best"), "init_params must be one of"),
-        (dict(tol=-1.0), "tol must be a non-negative number"),
-        (dict(reg_covar=-1e-6), "reg_covar must be a non-negative number"),
-        (dict(max_iter=-1), "max_iter must be an integer >= 0"),
-        (dict(n_init=0), "n_init must be an integer >= 1"),
         (dict(n_components=3, weights_init=[0.5, 0.5, 0.5]), "weights must sum to 1"),
         (dict(n_components=3, means_init=np.zeros((2, 1))), r"means must have shape \(K, D\) = \(3, 1\)"),
         (dict(n_components=2, precisions_init=np.array([[[1.0]], [[-1.0]]])), r"precisions_init\[1\] must be"),
         (dict(n_components=2, covariance_type="diag", precisions_init=np.ones((2, 2))), "must have shape"),
-        (dict(random_state="seed"), "random_state must be"),
     ],
 )
 def test_bad_estimator_parameters(params, message):
     with pytest.raises(ValueError, match=message):
         gmmlab.GaussianMixture(**params).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(n_components=0),
+        dict(n_components=1.5),
+        dict(covariance_type="round"),
+        dict(init_params="best"),
+        dict(tol=-1.0),
+        dict(reg_covar=-1e-6),
+        dict(max_iter=-1),
+        dict(n_init=0),
+        dict(random_state="seed"),
+        dict(warm_start="yes"),
+        dict(verbose_interval=0),
+    ],
+)
+def test_bad_constructor_parameters_raise_scikit_learns_invalid_parameter_error(params):
+    # scikit-learn's _parameter_constraints check them, with its message naming the parameter and its range
+    (name,) = params
+    for method in ("fit", "fit_predict"):
+        with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of GaussianMixture must be"):
+            getattr(gmmlab.GaussianMixture(**params), method)(X)
 
 
 def test_estimator_predict_checks_the_number_of_features():
