@@ -297,7 +297,7 @@ def sample_rows(X, n_rows, random_state):
 
 
 class ChunkedData:
-    """The data source of a fit on a Dask array (see ``mixture.InMemoryData`` for the in-memory one): what
+    """The data source of a fit on a Dask array (see ``mixture._InMemoryData`` for the in-memory one): what
     the estimator's EM loop needs from the data, each from one pass over the chunks.
 
     ``prepare`` checks the values, computes the variance of every feature (the variance floor's scale) and

@@ -72,7 +72,7 @@ def _blocks(N, width):
     return rows, range(0, N, rows)
 
 
-def greedy_kmeans_plusplus(X, n_clusters, random_state, n_local_trials=None):
+def _greedy_kmeans_plusplus(X, n_clusters, random_state, n_local_trials=None):
     """Greedy k-means++ seeding: each new centre is the best of a few candidates drawn by k-means++.
 
     As in :func:`gmmlab.kmeans_plusplus`, the first centre is a row drawn uniformly and candidates are drawn
@@ -101,7 +101,7 @@ def greedy_kmeans_plusplus(X, n_clusters, random_state, n_local_trials=None):
     --------
     >>> import numpy as np
     >>> X = np.array([[0.0], [0.1], [10.0], [10.1]])
-    >>> rows = greedy_kmeans_plusplus(X, 2, np.random.RandomState(0))
+    >>> rows = _greedy_kmeans_plusplus(X, 2, np.random.RandomState(0))
     >>> sorted(X[rows, 0] // 5)
     [np.float64(0.0), np.float64(2.0)]
     """
@@ -151,7 +151,7 @@ def _lower_to_rows(columns, sq_norms, rows_of_X, closest):
     return lowered.sum(axis=1), lowered
 
 
-def lloyd(X, centers, *, max_iter=300, tol=0.0):
+def _lloyd_from(X, centers, *, max_iter=300, tol=0.0):
     """Lloyd's algorithm from given centres, as :func:`gmmlab.kmeans` runs it, with BLAS distances in blocks.
 
     Each iteration assigns every row to its nearest centre (:eq:`eq-kmeans-assignment`) and moves every
@@ -182,7 +182,7 @@ def lloyd(X, centers, *, max_iter=300, tol=0.0):
     --------
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
-    >>> centers, labels, n_iter = lloyd(X, np.array([[0.0], [1.0]]))
+    >>> centers, labels, n_iter = _lloyd_from(X, np.array([[0.0], [1.0]]))
     >>> centers.ravel().tolist(), labels.tolist()
     ([0.5, 10.5], [0, 0, 1, 1])
     """

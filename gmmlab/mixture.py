@@ -43,7 +43,7 @@ INITIAL_COLLAPSE = (
 DTYPES = (np.float64, np.float32)
 
 
-class InMemoryData:
+class _InMemoryData:
     """The data source of an in-memory fit (``_dask.ChunkedData`` is the chunked one): what the estimator's
     EM loop needs from the data.
 
@@ -298,14 +298,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         )
 
     def _data(self, X, reset):
-        """``X`` validated, as the data source of its kind: :class:`InMemoryData`, or ``_dask.ChunkedData`` for
+        """``X`` validated, as the data source of its kind: :class:`_InMemoryData`, or ``_dask.ChunkedData`` for
         a Dask array (other Dask collections are refused, never materialised on the client). The course's
         messages for bad values; scikit-learn's bookkeeping of ``n_features_in_`` and ``feature_names_in_``
         (set when ``reset``, checked otherwise)."""
         if _dask.is_dask_collection(X):
             data = _dask.ChunkedData(_dask.refuse_other_collections(X))
         else:
-            data = InMemoryData(check_data(X, dtypes=DTYPES))
+            data = _InMemoryData(check_data(X, dtypes=DTYPES))
         validate_data(self, X, reset=reset, skip_check_array=True)
         return data
 

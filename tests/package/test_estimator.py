@@ -173,7 +173,7 @@ def test_fast_lloyd_agrees_with_the_teaching_kmeans(seed, D, monkeypatch):
     monkeypatch.setattr(_kmeans_fast, "BLOCK_ENTRIES", 256)  # many blocks
     X = kmeans_data(seed, D=D) + 1e3  # far from the origin, where ||x||^2 - 2 x.mu + ||mu||^2 cancels
     init = X[np.random.default_rng(seed).choice(len(X), 5, replace=False)]
-    centers, labels, _ = _kmeans_fast.lloyd(X, init, tol=0.0)
+    centers, labels, _ = _kmeans_fast._lloyd_from(X, init, tol=0.0)
     teaching = gmmlab.kmeans(X, 5, init=init, tol=0.0)
     np.testing.assert_array_equal(labels, teaching.labels)
     np.testing.assert_allclose(centers, teaching.centers, rtol=1e-12)
@@ -182,8 +182,8 @@ def test_fast_lloyd_agrees_with_the_teaching_kmeans(seed, D, monkeypatch):
 @pytest.mark.parametrize("D, K", [(2, 10), (16, 5)])
 def test_fast_kmeans_matches_scikit_learns_kmeans_from_the_same_seeds(D, K):
     X = kmeans_data(5, N=5000, D=D, K=K)
-    seeds = _kmeans_fast.greedy_kmeans_plusplus(X, K, np.random.RandomState(0))
-    centers, labels, _ = _kmeans_fast.lloyd(X, X[seeds], tol=_kmeans_fast.RELATIVE_TOL * X.var(axis=0).mean())
+    seeds = _kmeans_fast._greedy_kmeans_plusplus(X, K, np.random.RandomState(0))
+    centers, labels, _ = _kmeans_fast._lloyd_from(X, X[seeds], tol=_kmeans_fast.RELATIVE_TOL * X.var(axis=0).mean())
     theirs = KMeans(K, init=X[seeds], n_init=1).fit(X)
     np.testing.assert_array_equal(labels, theirs.labels_)
     np.testing.assert_allclose(centers, theirs.cluster_centers_, rtol=1e-10, atol=1e-12)
@@ -192,7 +192,7 @@ def test_fast_kmeans_matches_scikit_learns_kmeans_from_the_same_seeds(D, K):
 def test_fast_lloyd_fills_an_empty_cluster_as_the_teaching_kmeans_does():
     X = kmeans_data(3)
     init = np.vstack([X[:3], [[1e3, 1e3]]])  # the last centre is nearest to no point
-    centers, labels, _ = _kmeans_fast.lloyd(X, init, tol=0.0)
+    centers, labels, _ = _kmeans_fast._lloyd_from(X, init, tol=0.0)
     teaching = gmmlab.kmeans(X, 4, init=init, tol=0.0)
     np.testing.assert_array_equal(labels, teaching.labels)
     np.testing.assert_allclose(centers, teaching.centers, rtol=1e-12)
