@@ -107,15 +107,13 @@ def call_value(reply, name):
 
 def _sizes(value, depth=0):
     """(largest dimension, numbers) of each array in a value of the wire's kinds, containers opened up to the wire's
-    own depth; an integer counts as a dimension (a number of components it could ask for), holding no numbers."""
+    own depth; a list of floats counts its numbers. Integers (an iteration limit, say) are not sizes."""
     if depth > 25:
         return
     if isinstance(value, np.ndarray):
         yield max(value.shape, default=1), value.size
-    elif isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        yield abs(int(value)), 0
     elif isinstance(value, (list, tuple)):
-        yield len(value), sum(isinstance(item, float) for item in value)
+        yield 0, sum(isinstance(item, float) for item in value)
         for item in value:
             yield from _sizes(item, depth + 1)
     elif isinstance(value, dict):
