@@ -355,7 +355,8 @@ def hub():
         h.stop()
         for user in test_users:
             remove_account(user)
-        for leftover in [Path(h.env["GMMLAB_HUB_PROFILE"]), *Path("/etc/logrotate.d").glob(f"gmmlab-hub*{root.name}*")]:
+        rotations = [f for f in Path("/etc/logrotate.d").glob("gmmlab-hub*") if str(root) in f.read_text()]
+        for leftover in [Path(h.env["GMMLAB_HUB_PROFILE"]), *rotations]:
             leftover.unlink(missing_ok=True)
         shutil.rmtree(root, ignore_errors=True)
 
@@ -704,6 +705,8 @@ def test_a_class_runs_an_assignment_on_the_hub(hub):
     metrics = h.get("/hub/metrics", "metrics")
     assert metrics.status_code == 200 and "jupyterhub_" in metrics.text
     assert h.get("/hub/metrics", alice).status_code == 403
+    log = h.root / "state" / "jupyterhub.log"  # the Hub's log, which logrotate turns
+    assert log.stat().st_size and any(f"{log} {{" in f.read_text() for f in Path("/etc/logrotate.d").glob("gmmlab-hub*"))
     phase("limits, culler, metrics")
 
     # -- `make hub` again (after pulling a new version of the course), told only where its settings are: the class,
