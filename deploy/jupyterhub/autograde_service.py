@@ -7,6 +7,11 @@ service, started by the Hub as root and reachable only by the ``instructors-gmml
 ``python -m gmmlab_course.parallel <assignment> --jobs <cores>``, in the course directory, one class at a time,
 and gives the files it made back to the course's owner, so the formgrader can generate feedback from them.
 
+Running as root, it reads configuration only from files root owns: it refuses to grade while the course's
+``nbgrader_config.py`` (or an ``nbgrader_config.json``) belongs to anyone else or others may write it, and the
+grading processes never import from the course directory (``PYTHONSAFEPATH``). Grade changes a run makes are
+signed in the gradebook's audit table with the instructor who started it (gmmlab_hub).
+
 - ``GET  /services/gmmlab-autograde/``                     a page listing the assignments, with an Autograde button
 - ``POST /services/gmmlab-autograde/api/autograde/<name>``  start grading ``<name>`` (``?force=1`` regrades all)
 - ``GET  /services/gmmlab-autograde/api/autograde/<name>``  ``{"state": "idle|running|done", "returncode", "log"}``
@@ -17,9 +22,12 @@ import html
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
+
+import gmmlab_hub
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
@@ -51,11 +59,32 @@ def give_back(paths):
                     os.chown(os.path.join(folder, name), owner.st_uid, owner.st_gid, follow_symlinks=False)
 
 
-def grade(assignment, force):
+def untrusted_configuration():
+    """Why the course directory's nbgrader configuration may not be run as root, or None when it may."""
+    if not (COURSE_ROOT / "nbgrader_config.py").exists():
+        return f"{COURSE_ROOT / 'nbgrader_config.py'} is missing"
+    for name in ["nbgrader_config.py", "nbgrader_config.json"]:
+        path = COURSE_ROOT / name
+        if path.exists() or path.is_symlink():
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return (f"{path} is not a file of root's that only root may change (setup.sh installs it so): "
+                        "refusing to run it as root")
+    return None
+
+
+def grade(assignment, force, user):
+    refused = untrusted_configuration()
+    if refused:
+        return 1, refused + "\n"
+    gradebook = COURSE_ROOT / "gradebook.db"
+    before = gmmlab_hub.last_change(gradebook) if gradebook.exists() and gmmlab_hub.ensure_audit(gradebook) else 0
     command = [sys.executable, "-m", "gmmlab_course.parallel", assignment, "--jobs", str(os.cpu_count() or 1)]
     result = subprocess.run(command + (["--force"] if force else []), cwd=COURSE_ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    give_back([COURSE_ROOT / "autograded", COURSE_ROOT / "gradebook.db", COURSE_ROOT / ".gmmlab"])
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONSAFEPATH": "1"})
+    if gradebook.exists() and gmmlab_hub.ensure_audit(gradebook):
+        gmmlab_hub.sign(gradebook, before, f"{user} (autograde)")
+    give_back([COURSE_ROOT / "autograded", gradebook, COURSE_ROOT / ".gmmlab"])
     return result.returncode, result.stdout
 
 
@@ -77,7 +106,7 @@ class AutogradeAPI(HubOAuthenticated, web.RequestHandler):
         force = self.get_argument("force", "") in {"1", "true", "on"}
         user = self.current_user["name"]
         JOBS[assignment] = {"state": "running", "returncode": None, "log": f"started by {user}\n"}
-        asyncio.ensure_future(self.run(assignment, force))
+        asyncio.ensure_future(self.run(assignment, force, user))
         if self.get_argument("_xsrf", None):  # the page's button: back to the page, which shows the run
             return self.redirect(PREFIX)
         self.set_status(202)
@@ -85,9 +114,9 @@ class AutogradeAPI(HubOAuthenticated, web.RequestHandler):
         self.finish(json.dumps(JOBS[assignment]))
 
     @staticmethod
-    async def run(assignment, force):
+    async def run(assignment, force, user):
         try:
-            returncode, log = await asyncio.get_running_loop().run_in_executor(None, grade, assignment, force)
+            returncode, log = await asyncio.get_running_loop().run_in_executor(None, grade, assignment, force, user)
         except Exception as error:  # noqa: BLE001 - reported to the instructor, the service keeps running
             returncode, log = -1, f"{type(error).__name__}: {error}"
         JOBS[assignment] = {"state": "done", "returncode": returncode, "log": JOBS[assignment]["log"] + log}

@@ -12,3 +12,20 @@ c.CourseDirectory.course_id = "gmmlab"
 # under bob's name (`nbgrader submit --student=bob`, or a folder written into the exchange by hand) is left in the
 # exchange with a warning, and bob's own latest submission is collected.
 c.ExchangeFactory.collect = "gmmlab_course.collect.OwnerCheckedCollect"
+
+
+# Submit leaves each submission folder writable by its owner and the course's grader only (the inbound folder, which
+# setup.sh makes, gives new folders the grader's group), where nbgrader makes it mode 777, "so the instructor can
+# delete later": a submission is then protected by nothing but its unguessable name.
+import os  # noqa: E402
+
+from nbgrader.exchange.default.submit import ExchangeSubmit  # noqa: E402
+
+
+class GroupOnlySubmit(ExchangeSubmit):
+    def copy_files(self):
+        super().copy_files()
+        os.chmod(os.path.join(self.inbound_path, self.assignment_filename), 0o770)
+
+
+c.ExchangeFactory.submit = GroupOnlySubmit
