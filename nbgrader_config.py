@@ -22,7 +22,9 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
-c.CourseDirectory.course_id = "gmmlab"
+from gmmlab_course import manifest  # noqa: E402 (the course's one list: its id and problem sets)
+
+c.CourseDirectory.course_id = manifest.course_id()
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.submitted_directory = "submitted"
