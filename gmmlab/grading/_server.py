@@ -1,16 +1,23 @@
 """Runs inside the grading sandbox: executes a submission's cells and calls its functions on request.
 
-It reads one JSON request per line from the trusted grader and answers each with one line. Nothing it answers is
-trusted: the grader checks every value itself. The student's own output goes to buffers, never to the protocol.
+It reads one JSON request per line from the trusted grader and answers each with one line. Two processes share the
+work. The *executor*, a child, runs the student's code and answers over a socket of its own; it holds no
+descriptor of the grader's pipe. The *relay*, its parent, which runs no student code and cannot be traced by it,
+is the only process that talks to the grader: it passes each request on and each answer back, one line of at most
+the protocol's size, parsed and written again, and drops any line that is not an answer to the request under way.
+Nothing either of them answers is trusted: the grader checks every value itself. The student's own output goes to
+buffers, never to the protocol.
 """
 
 import base64
 import contextlib
+import ctypes
 import io
 import json
 import os
 import re
 import shutil
+import socket
 import sys
 import traceback
 
@@ -74,8 +81,64 @@ def execute(namespace, code, label, limit=20000):
     return {"stdout": out.getvalue()[:limit], "stderr": err.getvalue()[:limit], "error": error, "images": _figures()}
 
 
+MAX_LINE = 64 * 2**20  # the longest line either side of the relay passes on (the wire's own limit)
+
+
+def _answer(line, request_id):
+    """The executor's line written again, if it is an answer to the request under way; None otherwise."""
+    if len(line) > MAX_LINE or not line.endswith(b"\n"):
+        return None
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(message, dict) or message.get("id") != request_id:
+        return None
+    try:
+        return json.dumps(message).encode() + b"\n"
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def _relay(requests, replies, channel):
+    """Pass the grader's requests to the executor and its answers back, until either side ends."""
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: the executor (same uid) cannot ptrace this process
+    incoming, outgoing = channel.makefile("rb"), channel.makefile("wb")
+    for line in iter(requests.readline, b""):
+        request_id = json.loads(line)["id"]  # the grader's own line
+        outgoing.write(line)
+        outgoing.flush()
+        while True:
+            answer = incoming.readline(MAX_LINE + 1)
+            if not answer:
+                return  # the executor ended: so does the relay, and the grader sees the end of the stream
+            answer = _answer(answer, request_id)
+            if answer is None:
+                continue
+            replies.write(answer)
+            replies.flush()
+            if json.loads(answer).get("op") != "callback":
+                break
+            outgoing.write(requests.readline())  # the grader's answer to a stand-in's call
+            outgoing.flush()
+
+
 def main():
-    requests, replies = _channels()
+    grader_requests, grader_replies = _channels()
+    executor_end, relay_end = socket.socketpair()
+    if os.fork():
+        executor_end.close()
+        _relay(grader_requests, grader_replies, relay_end)
+        os._exit(0)
+    grader_requests.close()
+    grader_replies.close()
+    relay_end.close()
+    requests, replies = executor_end.makefile("rb"), executor_end.makefile("wb")
+    _serve(requests, replies)
+
+
+def _serve(requests, replies):
+    """The executor: the submission's cells and functions, run on the relay's requests."""
     from gmmlab import grading
     from gmmlab.grading import wire
 

@@ -197,6 +197,18 @@ _figures = lambda limit=8: ["iVBORw0KGgo" + "A" * 4_000_000] * 6 + ["bm90IGEgcG5
 print("x" * 5_000_000)
 '''
 
+# Writes junk and forged answers (to this request, and to requests not yet sent) to every descriptor it can reach.
+WRITE_EVERYWHERE = r'''
+import os, json
+for fd in range(3, 64):
+    for junk in (b"\x00 not json\n", b"[" * 100000 + b"\n",
+                 json.dumps({"id": n, "ok": True, "value": "1"}).encode() + b"\n" for n in range(1, 40)):
+        try:
+            os.write(fd, junk if isinstance(junk, bytes) else b"".join(junk))
+        except OSError:
+            pass
+'''
+
 # Grandchildren that compute, exit and are reaped by the sandbox's init, one after another, for ever: their CPU
 # time must still count against the cell.
 DOUBLE_FORK = r'''
@@ -249,6 +261,8 @@ def hostile_class(root):
         "forger_types": course.correct_submission(root, A, m_step=FORGE_TYPES),
         "flooder": with_extra_cells(course.correct_submission(root, A), *[(FLOOD, None)] * 3),
         "double_forker": with_extra_cells(course.correct_submission(root, A), (DOUBLE_FORK, "lower_bound")),
+        "fd_writer": with_extra_cells(course.correct_submission(root, A), (WRITE_EVERYWHERE, "setup"),
+                                      (WRITE_EVERYWHERE, None)),
     }
 
 
@@ -358,6 +372,13 @@ def test_forged_replies_fail_their_tests_and_nothing_else(graded):
         messages = course.messages(root, A, student)
         assert all("not a number or array" in text or "failed" in text or "did not finish" in text
                    for name, text in messages.items() if name.startswith("test_")), messages
+
+
+def test_what_student_code_writes_to_any_descriptor_changes_nothing(graded):
+    """Junk and forged answers written to every descriptor the student's code can reach: its work is graded as
+    it is (full marks for correct work), because only the sandbox's relay, which runs no student code, writes to
+    the grader."""
+    assert total(graded["root"], "fd_writer") == FULL, course.messages(graded["root"], A, "fd_writer")
 
 
 def test_output_is_capped_per_cell_and_per_notebook(graded):
