@@ -171,8 +171,9 @@ class CanvasExportPlugin(_CourseExport):
     *Points Possible* row first. Rows follow the module's roster mapping: *ID* is the student's ``lms_user_id``
     and *SIS Login ID* their nbgrader id; *SIS User ID* and *Section* are left empty, as nbgrader does not know
     them. A score is the one after the late penalty; a submission that could not be graded, or whose answers
-    graded by hand are still pending, gets an empty cell, which Canvas leaves unchanged; a missing one gets 0. Assignments nobody has submitted yet are left out, so
-    an import never gives the class zeros for work that is not due.
+    graded by hand are still pending, gets an empty cell, which Canvas leaves unchanged; a missing one gets 0.
+    Assignments nobody has submitted yet are left out, so an import never gives the class zeros for work that is
+    not due.
     """
 
     default_file = "canvas.csv"
