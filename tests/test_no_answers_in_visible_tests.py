@@ -128,9 +128,10 @@ def answers_in_view(runs, assignment, defined):
     return found
 
 
-# Test cells written before this scan that still compute their expected values with a copy of a function graded
-# in the same problem set (to be rewritten with tables and precomputed values, as ps5's are); the test fails when
-# one of them is fixed, so that it leaves this list, and when any other appears.
+# Test cells written before this scan that still use copies of functions graded in the same problem set as
+# stand-ins or to compute expected values (ps1's kmeans test, ps2's gmm_log_likelihood test), to be rewritten with
+# tables and precomputed values as ps5's are; the test fails when one of them is fixed, so that it leaves this
+# list, and when any other appears.
 KNOWN = {
     "ps1-kmeans": {("test_kmeans_visible", "ref_assign", "assign_clusters"),
                    ("test_kmeans_visible", "ref_update", "update_centers"),
