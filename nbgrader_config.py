@@ -81,7 +81,8 @@ c.HTMLExporter.filters = {"markdown2html": "gmmlab_course.feedback.markdown2html
 # ---- export (owned by the appendix work)
 # Grades out and submissions in (gmmlab_course/export.py and collect.py; book/instructors.md shows this section).
 # `nbgrader export` writes grades.csv with a status column: graded, "not graded" (a submission that could not be
-# autograded: empty score, never 0) or missing (nothing submitted: 0).
+# autograded: empty score, never 0), "needs manual grading" (written answers still pending: empty score) or missing
+# (nothing submitted: 0).
 c.ExportApp.plugin_class = "gmmlab_course.export.StatusCsvExportPlugin"
 # `nbgrader zip_collect <assignment>` reads Canvas's "Download Submissions" zip from downloaded/<assignment>/archive/.
 # Canvas names each file <sortable name>_[LATE_]<Canvas user id>_<attachment id>_<file name>[-<n>].ipynb (-<n> when

@@ -1,7 +1,8 @@
 """The course's grade exports, nbgrader plugins: grades out to a spreadsheet or a learning-management system.
 
 - ``StatusCsvExportPlugin`` (the course's default ``nbgrader export``): nbgrader's CSV with a ``status`` column, so
-  a submission that could not be graded is never mistaken for a zero.
+  a submission that could not be graded is never mistaken for a zero, nor one whose answers graded by hand are
+  still pending for its final score.
 - ``CanvasExportPlugin``: a gradebook CSV in the format Canvas imports (submissions come in through
   ``gmmlab_course.collect.CanvasCollector``).
 

@@ -10,6 +10,7 @@ each sandbox. Nothing here imports the course's instructor tools.
 """
 
 import copy
+import re
 import sys
 import types
 import warnings
@@ -97,8 +98,14 @@ def expect_close(actual, expected, what, hint="", rtol=1e-6, atol=1e-8):
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         at = f" at index {where}" if where else ""
         raise AssertionError(
-            f"{what} is wrong{at}: you return {actual[where]:.6g}, it should be {expected[where]:.6g}. {hint}".strip()
+            f"{what} {_verb(what)} wrong{at}: you return {actual[where]:.6g}, it should be {expected[where]:.6g}. {hint}".strip()
         )
+
+
+def _verb(what):
+    """ "is" or "are", agreeing with the head noun of ``what`` ("the covariances of ..." are, "the mean" is)."""
+    head = re.split(r"[({:\[]| (?:of|for|at|with|near|in|from|after|on|under)\b", what, maxsplit=1)[0].split()
+    return "are" if head and head[-1].endswith("s") and not head[-1].endswith("ss") else "is"
 
 
 # ------------------------------------------------------------------------------------ checking a function

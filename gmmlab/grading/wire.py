@@ -42,7 +42,7 @@ def _encode(value, depth=0, opaque=False):
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.ndarray) or np.isscalar(value) and isinstance(value, np.generic):
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")  # not ascontiguousarray, which turns a 0-d array into shape (1,)
         if array.dtype.kind not in _DTYPE_KINDS:
             raise WireError(f"an array of dtype {array.dtype} (only numbers can be returned)")
         return {"array": base64.b64encode(array.tobytes()).decode(), "dtype": array.dtype.str, "shape": list(array.shape)}

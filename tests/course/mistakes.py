@@ -482,6 +482,194 @@ def choose_prior_strength(X_train, X_valid, start, strengths, alpha, nu):
         scores.append(penalised_log_likelihood(X_valid, weights, means, covariances, alpha, s * np.eye(D), nu))
     return strengths[int(np.argmax(scores))], scores
 ''', "test_choose_prior_strength_hidden", "not by the penalised objective"),
+    Mistake("map-covariance-psi-inverse", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(np.linalg.inv(Psi) + (r[:, k, None] * (X - means[k])).T @ (X - means[k])) / (N_k[k] + nu + D + 1) for k in range(K)])
+    return (N_k + alpha - 1) / (N + K * (alpha - 1)), means, covariances
+''', "test_map_m_step_hidden", "add Psi itself to the weighted scatter, not its inverse"),
+    Mistake("map-covariance-nu-minus-d-plus-1", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(Psi + (r[:, k, None] * (X - means[k])).T @ (X - means[k])) / (N_k[k] + nu - (D + 1)) for k in range(K)])
+    return (N_k + alpha - 1) / (N + K * (alpha - 1)), means, covariances
+''', "test_map_m_step_hidden", "divide by N_k + nu + D + 1, not by N_k + nu - D - 1"),
+    Mistake("map-covariance-nu-plus-d-minus-1", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(Psi + (r[:, k, None] * (X - means[k])).T @ (X - means[k])) / (N_k[k] + nu + D - 1) for k in range(K)])
+    return (N_k + alpha - 1) / (N + K * (alpha - 1)), means, covariances
+''', "test_map_m_step_hidden", "divide by N_k + nu + D + 1, not by N_k + nu + D - 1"),
+    Mistake("map-covariance-responsibilities-squared", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(Psi + (r[:, k, None] ** 2 * (X - means[k])).T @ (X - means[k])) / (N_k[k] + nu + D + 1) for k in range(K)])
+    return (N_k + alpha - 1) / (N + K * (alpha - 1)), means, covariances
+''', "test_map_m_step_hidden", "by r_nk, not by r_nk^2"),
+    Mistake("map-weights-ignore-prior", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(Psi + (r[:, k, None] * (X - means[k])).T @ (X - means[k])) / (N_k[k] + nu + D + 1) for k in range(K)])
+    return N_k / N, means, covariances
+''', "test_map_m_step_hidden", "the weights are wrong: they ignore the Dirichlet prior"),
+    Mistake("map-covariance-ignores-prior", PS5, "map_m_step", '''
+def map_m_step(X, responsibilities, alpha, Psi, nu):
+    N, D = X.shape
+    r = responsibilities
+    K = r.shape[1]
+    N_k = r.sum(axis=0)
+    means = (r.T @ X) / N_k[:, None]
+    covariances = np.array([(r[:, k, None] * (X - means[k])).T @ (X - means[k]) / N_k[k] for k in range(K)])
+    return (N_k + alpha - 1) / (N + K * (alpha - 1)), means, covariances
+''', "test_map_m_step_hidden", "the covariances are wrong: they ignore the inverse-Wishart prior"),
+    Mistake("log-prior-psi-inverse-in-trace", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy.special import gammaln, multigammaln
+    K, D = len(weights), Psi.shape[0]
+    total = gammaln(K * alpha) - K * gammaln(alpha) + (alpha - 1) * np.sum(np.log(weights))
+    for Sigma in covariances:
+        total += (nu / 2 * np.linalg.slogdet(Psi)[1] - nu * D / 2 * np.log(2) - multigammaln(nu / 2, D)
+                  - (nu + D + 1) / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(np.linalg.inv(Psi) @ np.linalg.inv(Sigma)) / 2)
+    return float(total)
+''', "test_log_prior_hidden", "tr(Psi Sigma^-1), with Psi itself, not its inverse"),
+    Mistake("log-prior-log-det-psi-wrong-sign", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy.special import gammaln, multigammaln
+    K, D = len(weights), Psi.shape[0]
+    total = gammaln(K * alpha) - K * gammaln(alpha) + (alpha - 1) * np.sum(np.log(weights))
+    for Sigma in covariances:
+        total += (-nu / 2 * np.linalg.slogdet(Psi)[1] - nu * D / 2 * np.log(2) - multigammaln(nu / 2, D)
+                  - (nu + D + 1) / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(Psi @ np.linalg.inv(Sigma)) / 2)
+    return float(total)
+''', "test_log_prior_hidden", "the term (nu/2) log|Psi| has a plus sign"),
+    Mistake("log-prior-log-det-psi-dropped", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy.special import gammaln, multigammaln
+    K, D = len(weights), Psi.shape[0]
+    total = gammaln(K * alpha) - K * gammaln(alpha) + (alpha - 1) * np.sum(np.log(weights))
+    for Sigma in covariances:
+        total += (0.0 - nu * D / 2 * np.log(2) - multigammaln(nu / 2, D)
+                  - (nu + D + 1) / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(Psi @ np.linalg.inv(Sigma)) / 2)
+    return float(total)
+''', "test_log_prior_hidden", "include the term (nu/2) log|Psi|"),
+    Mistake("log-prior-log-det-psi-half", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy.special import gammaln, multigammaln
+    K, D = len(weights), Psi.shape[0]
+    total = gammaln(K * alpha) - K * gammaln(alpha) + (alpha - 1) * np.sum(np.log(weights))
+    for Sigma in covariances:
+        total += (np.linalg.slogdet(Psi)[1] / 2 - nu * D / 2 * np.log(2) - multigammaln(nu / 2, D)
+                  - (nu + D + 1) / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(Psi @ np.linalg.inv(Sigma)) / 2)
+    return float(total)
+''', "test_log_prior_hidden", "the term is (nu/2) log|Psi|, not (1/2) log|Psi|"),
+    Mistake("log-prior-dirichlet-alpha-not-alpha-minus-one", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy.special import gammaln, multigammaln
+    K, D = len(weights), Psi.shape[0]
+    total = gammaln(K * alpha) - K * gammaln(alpha) + alpha * np.sum(np.log(weights))
+    for Sigma in covariances:
+        total += (nu / 2 * np.linalg.slogdet(Psi)[1] - nu * D / 2 * np.log(2) - multigammaln(nu / 2, D)
+                  - (nu + D + 1) / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(Psi @ np.linalg.inv(Sigma)) / 2)
+    return float(total)
+''', "test_log_prior_hidden", "pi_k^(alpha - 1), not pi_k^alpha"),
+    Mistake("penalised-forgets-prior", PS5, "penalised_log_likelihood", '''
+def penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu):
+    return log_likelihood(X, weights, means, covariances)
+''', "test_penalised_log_likelihood_hidden", "the penalised objective includes the log prior"),
+    Mistake("run-map-em-no-initial-objective", PS5, "run_map_em", '''
+def run_map_em(X, weights, means, covariances, alpha, Psi, nu, max_iter=100, tol=1e-6):
+    objectives = []
+    for iteration in range(1, max_iter + 1):
+        weights, means, covariances = map_m_step(X, e_step(X, weights, means, covariances), alpha, Psi, nu)
+        objectives.append(penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu))
+        if len(objectives) > 1:
+            change = objectives[-1] - objectives[-2]
+            if change < -tol:
+                raise ValueError(f"iteration {iteration} decreased the penalised log-likelihood")
+            if change < tol:
+                break
+    return weights, means, covariances, objectives
+''', "test_run_map_em_hidden", "objectives[0] must be the penalised objective of the initial parameters"),
+    Mistake("run-map-em-stops-silently-on-decrease", PS5, "run_map_em", '''
+def run_map_em(X, weights, means, covariances, alpha, Psi, nu, max_iter=100, tol=1e-6):
+    objectives = [penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu)]
+    for _ in range(max_iter):
+        weights, means, covariances = map_m_step(X, e_step(X, weights, means, covariances), alpha, Psi, nu)
+        objectives.append(penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu))
+        if objectives[-1] - objectives[-2] < tol:  # a decrease stops the loop too, without a word
+            break
+    return weights, means, covariances, objectives
+''', "test_run_map_em_hidden", "and your loop stopped without a word"),
+    Mistake("run-map-em-returns-previous-parameters", PS5, "run_map_em", '''
+def run_map_em(X, weights, means, covariances, alpha, Psi, nu, max_iter=100, tol=1e-6):
+    objectives = [penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu)]
+    for iteration in range(1, max_iter + 1):
+        new = map_m_step(X, e_step(X, weights, means, covariances), alpha, Psi, nu)
+        objectives.append(penalised_log_likelihood(X, *new, alpha, Psi, nu))
+        change = objectives[-1] - objectives[-2]
+        if change < -tol:
+            raise ValueError(f"iteration {iteration} decreased the penalised log-likelihood")
+        if change < tol:
+            break
+        weights, means, covariances = new
+    return weights, means, covariances, objectives
+''', "test_run_map_em_hidden", "you return are those from before the last iteration"),
+    Mistake("run-map-em-ignores-tol", PS5, "run_map_em", '''
+def run_map_em(X, weights, means, covariances, alpha, Psi, nu, max_iter=100, tol=1e-6):
+    objectives = [penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu)]
+    for iteration in range(1, max_iter + 1):
+        weights, means, covariances = map_m_step(X, e_step(X, weights, means, covariances), alpha, Psi, nu)
+        objectives.append(penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu))
+        change = objectives[-1] - objectives[-2]
+        if change < -1e-6:
+            raise ValueError(f"iteration {iteration} decreased the penalised log-likelihood")
+        if change < 1e-6:
+            break
+    return weights, means, covariances, objectives
+''', "test_run_map_em_hidden", "by less than the tol you are given"),
+    Mistake("choose-prior-warm-start", PS5, "choose_prior_strength", '''
+def choose_prior_strength(X_train, X_valid, start, strengths, alpha, nu):
+    D = X_train.shape[1]
+    scores, theta = [], start
+    for s in strengths:  # each fit starts from the previous one
+        *theta, _ = run_map_em(X_train, *theta, alpha, s * np.eye(D), nu)
+        scores.append(log_likelihood(X_valid, *theta))
+    return strengths[int(np.argmax(scores))], scores
+''', "test_choose_prior_strength_hidden", "start every fit from the given start, not from the previous fit"),
+    Mistake("choose-prior-psi-scalar", PS5, "choose_prior_strength", '''
+def choose_prior_strength(X_train, X_valid, start, strengths, alpha, nu):
+    scores = []
+    for s in strengths:
+        weights, means, covariances, _ = run_map_em(X_train, *start, alpha, s, nu)
+        scores.append(log_likelihood(X_valid, weights, means, covariances))
+    return strengths[int(np.argmax(scores))], scores
+''', "test_choose_prior_strength_hidden", "call run_map_em with Psi = s * np.eye(D), a (D, D) matrix"),
+    Mistake("logsumexp-squeezes-every-axis", PS2, "logsumexp", '''
+def logsumexp(a, axis):
+    m = np.max(a, axis=axis, keepdims=True)
+    m[~np.isfinite(m)] = 0.0
+    return (m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True))).squeeze()
+''', "test_logsumexp_hidden", "squeeze only the reduced axis"),
     # ------------------------------------------------------------------ caught by the visible tests' hard cases
     Mistake("kmeans-identical-restarts", PS1, "kmeans", '''
 def kmeans(X, n_clusters, n_init=10, max_iter=100, random_state=None):

@@ -493,6 +493,8 @@ def test_values_cross_the_boundary_without_running_code():
     value = (np.arange(6.0).reshape(2, 3), [1, 2.5, None, "x"], {"k": np.int64(3)}, float("inf"), True)
     back = wire.loads(wire.dumps(value))
     assert np.array_equal(back[0], value[0]) and back[1:3] == ([1, 2.5, None, "x"], {"k": 3}) and back[3] == float("inf")
+    for shaped in (np.array(2.5), np.ones((1, 1)), np.arange(6.0).reshape(2, 3).T):  # a 0-d array stays 0-d
+        assert wire.loads(wire.dumps(shaped)).shape == shaped.shape
     for bad in (np.array([object()]), lambda: 0, object()):
         with pytest.raises(wire.WireError):
             wire.dumps(bad)

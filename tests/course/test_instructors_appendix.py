@@ -373,20 +373,22 @@ def check_export(m, out, student):
         rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(handle)}
     got = {k: (r["status"], r["score"]) for k, r in rows.items() if k[1] == ASSIGNMENT}
     assert got == {
-        ("alice", ASSIGNMENT): ("graded", "14.0"),  # 12 autograded + 2 by hand
-        ("bob", ASSIGNMENT): ("graded", "8.0"),
-        ("carol", ASSIGNMENT): ("graded", str(12 - round(0.1 * 12, 2))),
-        ("dave", ASSIGNMENT): ("graded", "12.0"),
+        # alice, carol and dave wrote all three answers, of which only alice's written_collapse has a grade yet
+        ("alice", ASSIGNMENT): ("needs manual grading", ""),
+        ("bob", ASSIGNMENT): ("graded", "8.0"),  # 7 autograded + 1 by hand; his unchanged answers got 0
+        ("carol", ASSIGNMENT): ("needs manual grading", ""),
+        ("dave", ASSIGNMENT): ("needs manual grading", ""),
         ("erin", ASSIGNMENT): ("not graded", ""),
         ("frank", ASSIGNMENT): ("missing", "0.0"),
     }, got
-    assert rows[("carol", ASSIGNMENT)]["late_submission_penalty"] == str(round(0.1 * 12, 2))
+    assert "Needs manual grading (empty score, not 0): alice/ps4-em, carol/ps4-em, dave/ps4-em" in out, out[-3000:]
 
     with open(m.root / "canvas.csv") as handle:
         table = list(csv.reader(handle))
     assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT]
     assert table[1] == ["    Points Possible", "", "", "", "", "18.0"]
-    assert ["Liddell, Alice", "10001", "", "alice", "", "14.0"] in table
+    assert ["Liddell, Alice", "10001", "", "alice", "", ""] in table
+    assert ["Marley, Bob", "10002", "", "bob", "", "8.0"] in table
     assert ["Brockovich, Erin", "10005", "", "erin", "", ""] in table
     assert ["Abagnale, Frank", "10006", "", "frank", "", "0.0"] in table
     assert len(table) == 2 + 6
@@ -527,42 +529,56 @@ def test_exports_never_turn_an_ungraded_submission_into_a_zero(tmp_path, monkeyp
             gb.add_assignment(assignment)
             gb.add_notebook(assignment, assignment)
             gb.add_grade_cell("test_a", assignment, assignment, max_score=3, cell_type="code")
-        for student, lms in [("alice", "1"), ("bob", "2"), ("carol", "3"), ("dave", "4")]:
+        gb.add_grade_cell("written_a", ASSIGNMENT, ASSIGNMENT, max_score=2, cell_type="markdown")
+        gb.add_solution_cell("written_a", ASSIGNMENT, ASSIGNMENT)
+        for student, lms in [("alice", "1"), ("bob", "2"), ("carol", "3"), ("dave", "4"), ("eve", "5")]:
             gb.add_student(student, last_name=student.title(), first_name="A", lms_user_id=lms)
-        for student in ["alice", "bob", "dave"]:
+        for student in ["alice", "bob", "dave", "eve"]:
             with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy 2's autoflush warning
                 warnings.simplefilter("ignore", SAWarning)
                 gb.add_submission(ASSIGNMENT, student)
             course.place(root, student, ASSIGNMENT, course.release_notebook(REPO, ASSIGNMENT))
-        for student in ["alice", "dave"]:  # scored; dave's autograded copy is gone (a later autograde failed)
-            gb.find_grade("test_a", ASSIGNMENT, ASSIGNMENT, student).auto_score = 3
+        for student in ["alice", "dave", "eve"]:  # scored; dave's autograded copy is gone (a later autograde failed)
+            grade = gb.find_grade("test_a", ASSIGNMENT, ASSIGNMENT, student)
+            grade.auto_score, grade.needs_manual_grade = 3, False  # as autograde leaves a passed test
+        # the written answer: alice's is graded by hand, eve's still waits for it (as autograde leaves a changed answer)
+        alice_written = gb.find_grade("written_a", ASSIGNMENT, ASSIGNMENT, "alice")
+        alice_written.manual_score, alice_written.needs_manual_grade = 1.5, False
+        gb.find_grade("written_a", ASSIGNMENT, ASSIGNMENT, "eve").needs_manual_grade = True
         gb.db.commit()
-    (root / "autograded" / "alice" / ASSIGNMENT).mkdir(parents=True)
-    (root / "autograded" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text("{}")
+        assert gb.find_submission(ASSIGNMENT, "eve").needs_manual_grade
+    for student in ["alice", "eve"]:
+        (root / "autograded" / student / ASSIGNMENT).mkdir(parents=True)
+        (root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text("{}")
     course.place(root, "zed", ASSIGNMENT, "{}")  # collected, never autograded: not in the gradebook at all
 
-    course.nbgrader("export", cwd=root)
+    result = course.nbgrader("export", cwd=root)
     with open(root / "grades.csv") as handle:
         rows = {(r["student_id"], r["assignment"]): (r["status"], r["raw_score"], r["score"])
                 for r in csv.DictReader(handle)}
     assert rows == {
-        ("alice", ASSIGNMENT): ("graded", "3.0", "3.0"),
+        ("alice", ASSIGNMENT): ("graded", "4.5", "4.5"),  # 3 autograded + 1.5 by hand
+        ("eve", ASSIGNMENT): ("needs manual grading", "", ""),  # 3 autograded so far: not the score
+        ("eve", "ps1-kmeans"): ("missing", "0.0", "0.0"),
         ("bob", ASSIGNMENT): ("not graded", "", ""),  # submitted, no score
         ("carol", ASSIGNMENT): ("missing", "0.0", "0.0"),
         ("dave", ASSIGNMENT): ("not graded", "", ""),  # old scores, but no autograded notebook
         ("zed", ASSIGNMENT): ("not graded", "", ""),
         **{(s, "ps1-kmeans"): ("missing", "0.0", "0.0") for s in ["alice", "bob", "carol", "dave"]},
     }
+    assert f"Needs manual grading (empty score, not 0): eve/{ASSIGNMENT}" in result.stdout, result.stdout[-2000:]
 
-    course.nbgrader("export", "--exporter=gmmlab_course.export.CanvasExportPlugin", "--to=canvas.csv", cwd=root)
+    result = course.nbgrader("export", "--exporter=gmmlab_course.export.CanvasExportPlugin", "--to=canvas.csv", cwd=root)
     with open(root / "canvas.csv") as handle:
         table = list(csv.reader(handle))
     assert table == [  # ps1-kmeans has no submissions yet: left out, so nobody gets a 0 for it
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT],
-        ["    Points Possible", "", "", "", "", "3.0"],
-        ["Alice, A", "1", "", "alice", "", "3.0"],
+        ["    Points Possible", "", "", "", "", "5.0"],
+        ["Alice, A", "1", "", "alice", "", "4.5"],
         ["Bob, A", "2", "", "bob", "", ""],
         ["Carol, A", "3", "", "carol", "", "0.0"],
         ["Dave, A", "4", "", "dave", "", ""],
+        ["Eve, A", "5", "", "eve", "", ""],  # Canvas keeps its cell unchanged until the manual grade is in
         ["zed", "", "", "zed", "", ""],
     ]
+    assert f"Needs manual grading (empty score, not 0): eve/{ASSIGNMENT}" in result.stdout, result.stdout[-2000:]

@@ -83,14 +83,22 @@ def test_release_fetch_submit_collect_autograde_feedback_export(tmp_path):
         for student in STUDENTS:
             assert (root / "autograded" / student / assignment / f"{assignment}.ipynb").exists(), log[-3000:]
 
-    # Manual grading of the written answers (what the formgrader does): full marks for any answer given.
+    # Before the written answers are graded, a submission that has any is not given a score yet.
+    course.nbgrader("export", "--to=pending.csv", cwd=root)
+    with open(root / "pending.csv") as handle:
+        pending = {r["student_id"]: (r["status"], r["score"]) for r in csv.DictReader(handle) if r["assignment"] == "ps4-em"}
+    assert pending["correct"] == pending["broken"] == ("needs manual grading", ""), pending
+    assert pending["blank"] == ("graded", "0.0"), pending  # unchanged answers get 0 automatically
+
+    # Manual grading of the written answers (what the formgrader does: the score, and the flag cleared): full marks
+    # for any answer given.
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for student in STUDENTS:
             for grade in gb.find_submission_notebook("ps4-em", "ps4-em", student).grades:
                 if grade.needs_manual_grade:
-                    grade.manual_score = grade.max_score
+                    grade.manual_score, grade.needs_manual_grade = grade.max_score, False
         gb.db.commit()
 
     for assignment in CYCLE:
