@@ -29,6 +29,8 @@ from nbgrader.plugins import ExportPlugin
 from .gradebook import submitted_students
 
 GRADED, NOT_GRADED, MISSING = "graded", "not graded", "missing"
+NEEDS_MANUAL = "needs manual grading"  # autograded, but answers graded by hand still have no score
+UNSCORED = (NOT_GRADED, NEEDS_MANUAL)  # statuses whose score fields are empty, never 0
 
 CSV_COLUMNS = [  # nbgrader's own CSV export, in its order, then the status
     "assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
@@ -58,8 +60,10 @@ def grade_records(gradebook, coursedir, assignments=(), students=()):
     """One record per (assignment, student): nbgrader's CSV fields and ``status``.
 
     ``status`` is ``graded``; ``not graded`` when a submission exists (in the gradebook or in ``submitted/``)
-    but has no autograded notebook or no score, and then every score field is None, never 0; or ``missing``
-    when the student submitted nothing, scored 0 as nbgrader does. Students with a submission in
+    but has no autograded notebook or no score; ``needs manual grading`` when it is autograded but an answer
+    graded by hand still waits for its score (nbgrader's *needs manual grade*), so its total is not final (for
+    both, every score field is None, never a partial score or 0); or ``missing`` when the student submitted
+    nothing, scored 0 as nbgrader does. Students with a submission in
     ``submitted/`` whom the gradebook does not know are included, as ``not graded``.
     """
     for assignment in gradebook.assignments:
@@ -92,12 +96,14 @@ def grade_records(gradebook, coursedir, assignments=(), students=()):
                     record.update(status=MISSING, raw_score=0.0, late_submission_penalty=0.0, score=0.0)
             else:
                 record["timestamp"] = submission.timestamp
-                if _is_graded(coursedir, submission):
+                if not _is_graded(coursedir, submission):
+                    record["status"] = NOT_GRADED
+                elif submission.needs_manual_grade:
+                    record["status"] = NEEDS_MANUAL
+                else:
                     penalty = submission.late_submission_penalty or 0.0
                     record.update(status=GRADED, raw_score=submission.score, late_submission_penalty=penalty,
                                   score=max(0.0, submission.score - penalty))
-                else:
-                    record["status"] = NOT_GRADED
             yield record
 
 
@@ -125,7 +131,8 @@ class StatusCsvExportPlugin(_CourseExport):
     """nbgrader's CSV export (the same columns, properly quoted) with a ``status`` column.
 
     ``status`` is ``graded``, ``not graded`` (a submission that could not be autograded: its score cells are
-    empty, never 0) or ``missing`` (nothing submitted: score 0).
+    empty, never 0), ``needs manual grading`` (autograded, but answers graded by hand are pending: its score
+    cells are empty until every manual grade is in) or ``missing`` (nothing submitted: score 0).
     """
 
     def export(self, gradebook: Gradebook) -> None:
@@ -135,9 +142,14 @@ class StatusCsvExportPlugin(_CourseExport):
             writer.writerow(CSV_COLUMNS)
             for record in records:
                 writer.writerow([_text(record[key]) for key in CSV_COLUMNS])
-        not_graded = [f"{r['student_id']}/{r['assignment']}" for r in records if r["status"] == NOT_GRADED]
-        if not_graded:
-            self.log.warning("Not graded (empty score, not 0): %s", ", ".join(not_graded))
+        _warn_unscored(self.log, records)
+
+
+def _warn_unscored(log, records):
+    for status in UNSCORED:
+        which = [f"{r['student_id']}/{r['assignment']}" for r in records if r["status"] == status]
+        if which:
+            log.warning("%s (empty score, not 0): %s", status.capitalize(), ", ".join(which))
 
 
 def canvas_name(record):
@@ -152,9 +164,10 @@ class CanvasExportPlugin(_CourseExport):
     Columns *Student*, *ID*, *SIS User ID*, *SIS Login ID*, *Section*, then one per assignment, with a
     *Points Possible* row first. Rows follow the module's roster mapping: *ID* is the student's ``lms_user_id``
     and *SIS Login ID* their nbgrader id; *SIS User ID* and *Section* are left empty, as nbgrader does not know
-    them. A score is the one after the late penalty; a submission that could not be graded gets an empty cell,
-    which Canvas leaves unchanged; a missing one gets 0. Assignments nobody has submitted yet are left out, so
-    an import never gives the class zeros for work that is not due.
+    them. A score is the one after the late penalty; a submission that could not be graded, or whose answers
+    graded by hand are still pending, gets an empty cell, which Canvas leaves unchanged; a missing one gets 0.
+    Assignments nobody has submitted yet are left out, so an import never gives the class zeros for work that is
+    not due.
     """
 
     default_file = "canvas.csv"
@@ -173,6 +186,7 @@ class CanvasExportPlugin(_CourseExport):
                 "SIS Login ID": record["student_id"], "Section": "",
             })
             row[record["assignment"]] = _text(record["score"])
+        _warn_unscored(self.log, [r for r in records if r["assignment"] in assignments])
         missing_ids = sorted(s for s, row in rows.items() if not row["ID"])
         if missing_ids:
             self.log.warning("No lms_user_id (Canvas ID) for: %s; Canvas must match them by SIS Login ID",
