@@ -97,3 +97,41 @@ def test_solutions_are_printed(pdf_text):
     assert "Click to show" not in pdf_text
     # The text of a solution, not only its heading.
     assert "quadratic terms cancel" in flat(pdf_text)
+
+
+# Bold Greek letters of the Unicode mathematical alphabets (bold, bold italic) and the two the book uses most.
+BOLD_GREEK = re.compile("[\U0001D6A8-\U0001D6E1\U0001D71C-\U0001D755]")
+BOLD_ITALIC_MU, BOLD_SIGMA = "\U0001D741", "\U0001D6BA"
+PLAIN_ITALIC_MU = "\U0001D707"
+
+
+def test_bold_symbols_print_bold(pdf_text):
+    """`\\boldsymbol\\mu` prints a bold mu, not the plain one (unicode-math ignores amsmath's \\boldsymbol; the
+    preamble of _config.yml maps it to \\symbf). With unicode-math every math letter is a character of Latin
+    Modern Math's alphabets, so the face is read from the text: bold italic mu is U+1D741, plain italic U+1D707."""
+    fonts = subprocess.run(["pdffonts", str(PDF)], capture_output=True, text=True, check=True).stdout
+    assert "LatinModernMath" in fonts, "the PDF's math is not typeset in Latin Modern Math (unicode-math)"
+    sources = " ".join((ROOT / f"{doc}.md").read_text() for doc in toc_documents())
+    uses = sources.count("\\boldsymbol")
+    bold = BOLD_GREEK.findall(pdf_text)
+    assert BOLD_ITALIC_MU in bold and BOLD_SIGMA in bold, "no bold mu or Sigma in the PDF"
+    # most uses are in the prose's mathematics (a few are in figure labels, drawn by matplotlib)
+    assert uses >= 100 and len(bold) >= uses // 2, f"{len(bold)} bold Greek letters printed for {uses} \\boldsymbol"
+    # the introduction's notation table, which says that vectors are bold: its mu and Sigma are bold ones
+    text = flat(pdf_text)
+    start = text.index("Every chapter and every function in")
+    notation = text[start : text.index("Logarithms are natural logarithms", start)]
+    assert BOLD_ITALIC_MU in notation and BOLD_SIGMA in notation and PLAIN_ITALIC_MU not in notation, notation
+
+
+def test_parts_are_titled_once(pdf_text):
+    """The parts' captions already say "Part I: ..." (as in the HTML's sidebar): LaTeX must not add its own
+    "Part I" before them, on the part's page or in the contents."""
+    text = flat(pdf_text)
+    captions = [part["caption"] for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]]
+    assert any(caption.startswith("Part ") for caption in captions)
+    for caption in captions:
+        assert flat(caption) in text, f"part {caption!r} missing from the PDF"
+    # "Part I Part I: ..." on the part's page, "I Part I: ..." in the contents
+    doubled = re.findall(r"\b[IVX]+\s+Part [IVX]+:", text)
+    assert not doubled, f"parts titled twice: {doubled[:4]}"

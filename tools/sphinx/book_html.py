@@ -10,7 +10,10 @@ result in a browser.
   ``role="doc-biblioentry"``, which a list may not contain (axe-core: aria-required-children, critical).
 * ``static/book_html.css`` darkens links on the tinted backgrounds of admonitions, theorems and exercises
   to reach WCAG AA contrast, keeps display equations inside the text column (a wide one scrolls in its own
-  box, never the page), and lets figures grow to their natural size.
+  box, never the page, and fades out where it is cut), gives the header's controls a visible keyboard focus,
+  narrows the boxes' margins on phones, and lets figures grow to their natural size. ``static/book_html.js``
+  opens a figure at full size on a click, and gives a formula cut by its box the Tab stop the keyboard needs
+  to scroll it (MathJax keeps the others out of the Tab order, ``_config.yml``).
 * The vendored MathJax and widget manager (``tools/offline/assets.py``) are served by Sphinx itself, through
   ``html_extra_path``, so every HTML build of the book is complete.
 """

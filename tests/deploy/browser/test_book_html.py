@@ -17,6 +17,9 @@ with ``python -m http.server`` on 127.0.0.1, visits every page once in Debian's 
 * axe-core finds no serious or critical accessibility violation, at 390, 800 and 1280 px;
 * at 390, 800 and 1280 px the menu button opens the chapter list and a chapter is reachable from it, with one
   search button in sight; no page scrolls sideways; at 1280 px no display equation is wider than its box;
+* at 390 px every display equation that scrolls fades out at its cut edge and keeps its number in sight;
+* the Tab key reaches every header control (menu, launch, repository, download), which then shows a focus
+  ring, and stops at no formula but one that scrolls in its box (to scroll it);
 * every figure is SVG or has at least twice the pixels it is shown at;
 * the EM stepper (gmmlab.widgets.em_animation) moves with no kernel and no network.
 
@@ -50,6 +53,10 @@ WAIT_FOR_MATHJAX = """async () => {
         await new Promise(r => setTimeout(r, 50));
     if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) return 'mathjax did not start';
     await MathJax.startup.promise;
+    // then static/book_html.js gives the formulas that scroll their Tab stop, once MathJax's fonts are in
+    for (let i = 0; i < 200 && document.documentElement.dataset.gmmlabMath !== 'ready'; i++)
+        await new Promise(r => setTimeout(r, 50));
+    if (document.documentElement.dataset.gmmlabMath !== 'ready') return 'book_html.js did not mark the math ready';
     return 'typeset';
 }"""
 
@@ -78,6 +85,48 @@ COLLECT = r"""() => {
         if (tex.test(node.textContent)) rawTex.push(node.textContent.trim().slice(0, 160));
     }
     const math = Array.from(document.querySelectorAll('.math'));
+    // Display equations wider than their box (they scroll sideways): does each show that it continues (the
+    // fade of book_html.css at the edge where it is cut, on the right at first), and is its number in sight,
+    // beside the formula rather than under it? A formula that fits must not be faded.
+    function displayScrolls() {
+        const found = [];
+        for (const c of document.querySelectorAll('div.math > mjx-container[display="true"]')) {
+            const style = getComputedStyle(c), box = c.getBoundingClientRect();
+            const mask = style.maskImage || style.webkitMaskImage || '';
+            const fade = {start: parseFloat(style.getPropertyValue('--gmmlab-fade-start')) || 0,
+                          end: parseFloat(style.getPropertyValue('--gmmlab-fade-end')) || 0};
+            // scrolls at all (if only by a pixel, its scroll timeline is active and it fades)
+            const scrolls = c.scrollWidth > c.clientWidth;
+            const eqno = c.parentElement.querySelector(':scope > span.eqno');
+            let number = null;
+            if (eqno) {
+                const r = eqno.getBoundingClientRect();
+                number = {text: eqno.textContent.trim(), width: r.width,
+                          inWindow: r.left >= 0 && r.right <= window.innerWidth + 0.5,
+                          besideFormula: r.left >= box.right - 1 || r.right <= box.left + 1,
+                          visible: getComputedStyle(eqno).visibility !== 'hidden'};
+            }
+            found.push({
+                equation: (c.parentElement.id || '') + ': ' + c.textContent.trim().slice(0, 60),
+                scrolls: scrolls,
+                atStart: c.scrollLeft === 0,
+                // the fade is drawn by a mask whose edges come from the two custom properties
+                cue: mask.includes('gradient') && fade.end >= 8 && fade.start === 0,
+                faded: mask.includes('gradient') && (fade.start > 0 || fade.end > 0),
+                fade: fade,
+                number: number,
+            });
+        }
+        return found;
+    }
+    function formulas() {
+        return Array.from(document.querySelectorAll('mjx-container')).map(c => {
+            const scroller = c.matches('div.math > mjx-container') ? c : c.closest('span.math');
+            return {text: c.textContent.trim().slice(0, 60),
+                    stop: c.tabIndex >= 0 || !!c.querySelector('[tabindex]:not([tabindex^="-"]), a[href], button, input'),
+                    scrolls: !!scroller && scroller.scrollWidth > scroller.clientWidth};
+        });
+    }
     return {
         url: location.href,
         ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.getAttribute('name')),
@@ -90,6 +139,13 @@ COLLECT = r"""() => {
         displayOverflow: Array.from(document.querySelectorAll('div.math > mjx-container'))
             .filter(c => c.scrollWidth - c.clientWidth > 1)
             .map(c => (c.parentElement.id || '') + ': ' + c.parentElement.textContent.trim().slice(0, 80)),
+        displayScrolls: displayScrolls(),
+        // formulas the Tab key stops at (a focusable container, or anything focusable inside one) although they
+        // fit their box, and formulas cut in their box (it scrolls: the container of a display formula, the
+        // span.math of an inline one) that the keyboard cannot reach to scroll
+        mathTabStops: formulas().filter(f => f.stop && !f.scrolls).map(f => f.text),
+        mathScrollNoStop: formulas().filter(f => f.scrolls && !f.stop).map(f => f.text),
+        mathScrolls: formulas().filter(f => f.scrolls).length,
         rawTex: rawTex,
         mathCount: math.length,
         mathUntypeset: math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.trim().slice(0, 120)),
@@ -427,6 +483,98 @@ def test_figures_are_svg_or_at_least_twice_the_resolution(crawl):
             problems.append((page, f"{src[:80]}: {image['naturalWidth']} px shown at {image['shownWidth']:.0f} px"))
     assert not problems, "blurry figures (neither SVG nor 2x):\n" + report(problems)
     assert sum(image["src"].endswith(".svg") for _, image in shown) >= 20, "the book's figures are not SVG"
+
+
+def test_scrolling_display_equations_show_a_cue_and_keep_their_number_on_a_phone(narrow_crawls):
+    """At 390 px most display equations are wider than the column: each scrolls in its own box, which shows
+    that it continues (its right edge fades out), with its number beside it, in the window. One that fits is
+    not faded."""
+    equations = [(page, eq) for page, info in narrow_crawls[390].items() for eq in info["displayScrolls"]]
+    scrolling = [(page, eq) for page, eq in equations if eq["scrolls"]]
+    fitting = [(page, eq) for page, eq in equations if not eq["scrolls"]]
+    assert len(scrolling) >= 10, f"only {len(scrolling)} display equations scroll at 390 px: is the check looking at them?"
+    assert fitting, "no display equation fits a phone?"
+    assert any(eq["number"] for _, eq in scrolling), "no scrolling equation has a number: is span.eqno still there?"
+    problems = []
+    for page, eq in scrolling:
+        if eq["atStart"] and not eq["cue"]:
+            problems.append((page, f"scrolls with no fade at its cut edge ({eq['fade']}): {eq['equation']}"))
+        number = eq["number"]
+        if number and not (number["width"] > 0 and number["inWindow"] and number["besideFormula"] and number["visible"]):
+            problems.append((page, f"its number {number['text']} is out of sight: {eq['equation']} ({number})"))
+    problems += [(page, f"fits but is faded ({eq['fade']}): {eq['equation']}") for page, eq in fitting if eq["faded"]]
+    assert not problems, "display equations on a phone:\n" + report(problems)
+
+
+def test_only_formulas_that_scroll_are_tab_stops(crawl, narrow_crawls):
+    """A keyboard reader tabs from link to link, not through every formula (MathJax's menu setting inTabOrder,
+    _config.yml; the formula's context menu turns it back on). A formula cut by its box is the exception: the
+    keyboard needs a stop there to scroll it (static/book_html.js)."""
+    crawls = {1280: crawl, **narrow_crawls}
+    assert sum(info["mjxCount"] for info in crawl.values()) >= 100, "the book has hardly any typeset formula?"
+    assert sum(info["mathScrolls"] for info in narrow_crawls[390].values()) >= 10, "no formula scrolls at 390 px?"
+    problems = []
+    for width, pages in crawls.items():
+        for page, info in pages.items():
+            if info["mathTabStops"]:
+                problems.append((f"{page} at {width} px", f"{len(info['mathTabStops'])} of its {info['mjxCount']} "
+                                 f"formulas fit but are Tab stops, e.g. {info['mathTabStops'][:3]}"))
+            if info["mathScrollNoStop"]:
+                problems.append((f"{page} at {width} px", f"{len(info['mathScrollNoStop'])} formulas scroll but are "
+                                 f"no Tab stop, e.g. {info['mathScrollNoStop'][:3]}"))
+    assert not problems, "formulas in the Tab order:\n" + report(problems)
+
+
+# The header's controls (sphinx-book-theme's article header) that a keyboard reader must see focused.
+HEADER_CONTROLS = {
+    "menu toggle": ".bd-header-article button.primary-toggle",
+    "launch": ".bd-header-article .dropdown-launch-buttons > button.dropdown-toggle",
+    "repository": ".bd-header-article .dropdown-source-buttons > button.dropdown-toggle, "
+                  ".bd-header-article a.btn-source-repository-button",
+    "download": ".bd-header-article .dropdown-download-buttons > button.dropdown-toggle",
+}
+
+# The look of an element's focus indicator: its outline and its box shadow, as computed.
+FOCUS_LOOK = """el => { const s = getComputedStyle(el);
+    return {outline: s.outlineStyle === 'none' ? 'none' : `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`,
+            outlineWidth: parseFloat(s.outlineWidth) || 0, shadow: s.boxShadow}; }"""
+
+
+@pytest.mark.parametrize("width", (390, 1280))
+def test_header_controls_show_keyboard_focus(site, browser, width):
+    """Tabbing through a chapter reaches every header control, and each then shows a focus ring (WCAG 2.4.7):
+    an outline of at least 2 px, or a box shadow it does not have unfocused."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    guard = NetworkGuard().attach(context)
+    try:
+        page = context.new_page()
+        page.goto(site + "book/kmeans.html", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        page.evaluate(WAIT_FOR_MATHJAX)
+        controls = {}
+        for name, selector in HEADER_CONTROLS.items():
+            found = page.locator(selector).filter(visible=True)
+            assert found.count() == 1, f"{found.count()} visible {name} controls in the header at {width} px ({selector})"
+            controls[name] = found.first
+        unfocused = {name: control.evaluate(FOCUS_LOOK) for name, control in controls.items()}
+        focused, stops = {}, 0
+        while len(focused) < len(controls) and stops < 400:
+            page.keyboard.press("Tab")
+            stops += 1
+            for name, control in controls.items():
+                if name not in focused and control.evaluate("el => el === document.activeElement"):
+                    focused[name] = control.evaluate(FOCUS_LOOK)
+        missing = sorted(set(controls) - set(focused))
+        assert not missing, f"the Tab key never reaches {missing} at {width} px ({stops} stops)"
+        invisible = {
+            name: (unfocused[name], look) for name, look in focused.items()
+            if not (look["outlineWidth"] >= 2 and look["outline"] != "none")
+            and look["shadow"] in ("none", unfocused[name]["shadow"])
+        }
+        assert not invisible, f"header controls with no visible focus at {width} px (unfocused, focused): {invisible}"
+        guard.check()
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)

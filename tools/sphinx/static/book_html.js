@@ -11,3 +11,40 @@ document.addEventListener("DOMContentLoaded", () => {
     link.append(img);
   }
 });
+
+// Formulas are out of the Tab order (_config.yml: MathJax's menu setting inTabOrder), except a formula that is
+// cut and scrolls in its box: the keyboard needs a stop there to scroll it (WCAG 2.1.1). Which formulas scroll
+// depends on the width of the window, so this is redone when it changes. The attribute is set on MathJax's
+// container, as MathJax itself does; data-gmmlab-scroll-stop marks the ones set here. When done, the page's
+// root gets data-gmmlab-math="ready" (the browser tests wait for it).
+(() => {
+  if (!document.querySelector('script[src*="tex-mml-chtml"]')) return;
+  const update = () => {
+    for (const container of document.querySelectorAll("mjx-container")) {
+      const scroller = container.matches("div.math > mjx-container") ? container : container.closest("span.math");
+      if (!scroller) continue;
+      if (scroller.scrollWidth > scroller.clientWidth) {
+        if (!container.hasAttribute("tabindex")) {
+          container.setAttribute("tabindex", "0");
+          container.dataset.gmmlabScrollStop = "";
+        }
+      } else if ("gmmlabScrollStop" in container.dataset) {
+        container.removeAttribute("tabindex");
+        delete container.dataset.gmmlabScrollStop;
+      }
+    }
+    document.documentElement.dataset.gmmlabMath = "ready";
+  };
+  const whenTypeset = () => {
+    // measured once MathJax's fonts are in: before, the formulas are laid out with other widths
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise)
+      MathJax.startup.promise.then(() => document.fonts.ready).then(update);
+    else setTimeout(whenTypeset, 50);
+  };
+  whenTypeset();
+  let frame = 0;
+  window.addEventListener("resize", () => {
+    cancelAnimationFrame(frame);
+    frame = requestAnimationFrame(update);
+  });
+})();
