@@ -2,8 +2,8 @@
 
 In your own notebook they check your functions directly, so a test cell tells you what is wrong while you work.
 When the course autogrades a submission, the same test cells run in a separate, trusted process and your
-functions run in a sandbox from which they are called (the course's grader, ``gmmlab_course.autograde``, which
-:func:`connect` s these checks to the sandbox): nothing a notebook defines or changes can alter what a test checks.
+functions run in a sandbox from which they are called (the course's grader, ``gmmlab_course.autograde``, links
+these checks to the sandbox with :func:`connect`): nothing a notebook defines or changes can alter what a test checks.
 
 Only this module, ``wire`` and ``_server`` run on the student's side; the grader copies exactly these three into
 each sandbox. Nothing here imports the course's instructor tools.
