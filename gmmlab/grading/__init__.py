@@ -72,9 +72,22 @@ def grading_rng():
     return np.random.default_rng()
 
 
-def expect(condition, message):
-    """Fail with ``message``, written in the student's terms, unless ``condition`` holds."""
+# A check that recognises a catalogued mistake names it on the failure's last line, "[mistake: <name>]", so the
+# class report (gmmlab_course.report) counts mistakes by name rather than by reading the hints' prose.
+MISTAKE_TAG = re.compile(r"^\[mistake: ([a-z0-9][a-z0-9-]*)\]$", re.MULTILINE)
+
+
+def expect(condition, message, mistake=None):
+    """Fail with ``message``, written in the student's terms, unless ``condition`` holds.
+
+    ``mistake`` is the catalogue's name for the mistake this check recognises; it is added as a last line that
+    ``MISTAKE_TAG`` matches.
+    """
     if not condition:
+        if mistake is not None:
+            if not MISTAKE_TAG.fullmatch(f"[mistake: {mistake}]"):
+                raise ValueError(f"a mistake's name is lower-case letters, digits and hyphens; got {mistake!r}")
+            message = f"{message}\n[mistake: {mistake}]"
         raise AssertionError(message)
 
 
@@ -89,16 +102,19 @@ def as_array(value, what, shape=None):
     return array
 
 
-def expect_close(actual, expected, what, hint="", rtol=1e-6, atol=1e-8):
-    """Fail unless ``actual`` equals ``expected`` elementwise, naming the first wrong entry."""
+def expect_close(actual, expected, what, hint="", rtol=1e-6, atol=1e-8, mistake=None):
+    """Fail unless ``actual`` equals ``expected`` elementwise, naming the first wrong entry (and ``mistake``, as
+    :func:`expect` does)."""
     expected = np.asarray(expected, dtype=float)
     actual = as_array(actual, what, expected.shape)
     bad = ~(np.abs(actual - expected) <= atol + rtol * np.abs(expected))
     if np.any(bad):
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         at = f" at index {where}" if where else ""
-        raise AssertionError(
-            f"{what} {_verb(what)} wrong{at}: you return {actual[where]:.6g}, it should be {expected[where]:.6g}. {hint}".strip()
+        expect(
+            False,
+            f"{what} {_verb(what)} wrong{at}: you return {actual[where]:.6g}, it should be {expected[where]:.6g}. {hint}".strip(),
+            mistake,
         )
 
 
