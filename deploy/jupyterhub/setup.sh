@@ -10,6 +10,9 @@
 #   GMMLAB_HUB_STATE          /var/lib/gmmlab-hub                 the Hub's database, cookie secret, log, backups
 #   GMMLAB_HUB_JUPYTER_CONFIG /etc/jupyter                        system-wide nbgrader configuration
 #   GMMLAB_HUB_EXCHANGE       /usr/local/share/nbgrader/exchange  nbgrader's exchange
+#   GMMLAB_HUB_EXCHANGE_SIZE  10G       the exchange's own file system (an ext4 image in GMMLAB_HUB_STATE, its space
+#                                       reserved now), so that a full exchange cannot fill the disk of the homes and
+#                                       a full home cannot stop submissions; 0: keep the exchange where it is
 #   GMMLAB_HUB_COURSE_ROOT    /srv/gmmlab/course                  the course directory (the grader account's)
 #   GMMLAB_HUB_GRADER         grader-gmmlab                       the account the formgrader runs as
 #   GMMLAB_HUB_HOMES          /home                               where the Hub creates users' homes
@@ -47,6 +50,8 @@ GRADER=${GMMLAB_HUB_GRADER:-grader-gmmlab}
 HOMES=${GMMLAB_HUB_HOMES:-/home}
 PROFILE=${GMMLAB_HUB_PROFILE:-/etc/profile.d/gmmlab.sh}
 SYSTEMD=${GMMLAB_HUB_SYSTEMD:-1}
+EXCHANGE_SIZE=${GMMLAB_HUB_EXCHANGE_SIZE:-10G}
+EXCHANGE_IMAGE=$STATE/exchange.img
 
 # keep FILE as it is when NEW says the same (so a second run changes nothing), else replace it
 replace() { if cmp -s "$2" "$1"; then rm "$2"; else mv "$2" "$1"; fi; }
@@ -79,6 +84,7 @@ GMMLAB_HUB_PREFIX=$PREFIX
 GMMLAB_HUB_ETC=$ETC
 GMMLAB_HUB_STATE=$STATE
 GMMLAB_HUB_EXCHANGE=$EXCHANGE
+GMMLAB_HUB_EXCHANGE_SIZE=$EXCHANGE_SIZE
 GMMLAB_HUB_COURSE_ROOT=$COURSE_ROOT
 GMMLAB_HUB_GRADER=$GRADER
 GMMLAB_HUB_HOMES=$HOMES
@@ -113,6 +119,29 @@ chmod 644 "$PROFILE"
 # 3. the exchange, and the system-wide nbgrader configuration every user's nbgrader reads
 install -d -m 755 "$(dirname "$EXCHANGE")"
 mkdir -p "$EXCHANGE"
+# The exchange gets a file system of its own, unless told otherwise: mounted here, and again by the start script
+# after a reboot. Whatever an earlier set-up left in the exchange is copied onto it first (and stays, hidden,
+# underneath).
+MOUNT_EXCHANGE="mount -o loop,nosuid,nodev,noexec $EXCHANGE_IMAGE $EXCHANGE"
+if [ "$EXCHANGE_SIZE" != 0 ] && ! mountpoint -q "$EXCHANGE"; then
+  if [ ! -e "$EXCHANGE_IMAGE" ]; then
+    fallocate -l "$EXCHANGE_SIZE" "$EXCHANGE_IMAGE.new" || {
+      rm -f "$EXCHANGE_IMAGE.new"
+      echo "error: no room for the exchange's file system of $EXCHANGE_SIZE in $STATE; set GMMLAB_HUB_EXCHANGE_SIZE"
+      echo "       to a size that fits, or to 0 to keep the exchange on the disk the homes use"; exit 1; }
+    mkfs.ext4 -q -F -m 1 "$EXCHANGE_IMAGE.new"
+    mv "$EXCHANGE_IMAGE.new" "$EXCHANGE_IMAGE"
+  fi
+  if [ -n "$(ls -A "$EXCHANGE")" ]; then
+    staging=$(mktemp -d)
+    mount -o loop "$EXCHANGE_IMAGE" "$staging"
+    cp -a "$EXCHANGE/." "$staging/"
+    umount "$staging" && rmdir "$staging"
+  fi
+  $MOUNT_EXCHANGE || { echo "error: cannot mount $EXCHANGE_IMAGE on $EXCHANGE (no loop devices here?); set"
+                       echo "       GMMLAB_HUB_EXCHANGE_SIZE=0 to keep the exchange on the homes' disk"; exit 1; }
+fi
+[ "$EXCHANGE_SIZE" = 0 ] && MOUNT_EXCHANGE=:
 chmod 1777 "$EXCHANGE"  # nbgrader's release insists on 777; the sticky bit stops anyone removing others' files
 sed "s|^c.Exchange.root = .*|c.Exchange.root = \"$EXCHANGE\"|" "$HERE/nbgrader_config.py" > "$JUPYTER_CONFIG/nbgrader_config.py.new"
 replace "$JUPYTER_CONFIG/nbgrader_config.py" "$JUPYTER_CONFIG/nbgrader_config.py.new"
@@ -173,6 +202,7 @@ cat > "$ETC/start.new" <<EOF
 #!/bin/sh
 # Start the gmmlab Hub, as root (setup.sh writes this; systemd runs it, or your init system where systemd does not)
 set -a; . "$ETC/env"; set +a
+mountpoint -q "$EXCHANGE" || $MOUNT_EXCHANGE
 if [ "$HIDEPID" = 1 ] && [ -z "\$GMMLAB_HUB_OWN_PROC" ]; then
   GMMLAB_HUB_OWN_PROC=1 exec unshare --mount --propagation private sh -c 'mount -t proc -o hidepid=2 proc /proc && exec "\$0"' "\$0"
 fi
@@ -183,10 +213,16 @@ replace "$ETC/start" "$ETC/start.new"
 chmod 700 "$ETC/start"
 
 if [ "$SYSTEMD" = 1 ] && [ -d /run/systemd/system ]; then
+  # systemd mounts the exchange at boot from fstab, for everyone (the start script's own mount would happen inside
+  # the service's private mount namespace), before it starts the Hub
+  if [ "$EXCHANGE_SIZE" != 0 ] && ! grep -qs "^$EXCHANGE_IMAGE " /etc/fstab; then
+    echo "$EXCHANGE_IMAGE $EXCHANGE ext4 loop,nosuid,nodev,noexec 0 2" >> /etc/fstab
+  fi
   cat > /etc/systemd/system/gmmlab-hub.service.new <<EOF
 [Unit]
 Description=JupyterHub of the gmmlab course
 After=network.target
+RequiresMountsFor=$EXCHANGE
 
 [Service]
 User=root

@@ -13,7 +13,8 @@ terminals of the Hub (login shells, over the terminal's websocket, as a person a
 issue 23 are repeated from a student's and a teaching assistant's own servers: the admin token read from process
 command lines, the exchange's course folders made first, a grade changed and the course configuration written by a
 TA, a process left behind after its server stopped, a memory hog. A second ``setup.sh`` changes nothing; a backup
-and a restore bring back the grades. Every account, process and file the test made is removed at the end.
+and a restore bring back the grades; a student who fills the exchange (its own file system) fills no home. Every
+account, process and file the test made is removed at the end.
 
 Two cheap checks go with it: the Hub's pins are the course's, and the Hub's collect (OwnerCheckedCollect) leaves
 in the exchange whatever one account submitted under another's name, a symbolic link included.
@@ -195,6 +196,7 @@ class Hub:
             # only the test's accounts (their homes are under root) get this login profile, and only for the test
             "GMMLAB_HUB_PROFILE": f"/etc/profile.d/{root.name}.sh",
             "GMMLAB_HUB_FSIZE": "10M",
+            "GMMLAB_HUB_EXCHANGE_SIZE": "64M",
         }
         self.etc = root / "etc"
         self.course_root = root / "srv" / "course"
@@ -358,6 +360,8 @@ def hub():
         rotations = [f for f in Path("/etc/logrotate.d").glob("gmmlab-hub*") if str(root) in f.read_text()]
         for leftover in [Path(h.env["GMMLAB_HUB_PROFILE"]), *rotations]:
             leftover.unlink(missing_ok=True)
+        if subprocess.run(["mountpoint", "-q", str(h.exchange)]).returncode == 0:  # the exchange's file system
+            subprocess.run(["umount", str(h.exchange)], check=True)  # (a loop mount: its device goes with it)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -723,3 +727,17 @@ def test_a_class_runs_an_assignment_on_the_hub(hub):
     assert scores(h) == (got, max_score) and (h.exchange.stat().st_mode & 0o7777) == 0o1777
     assert len(list(inbound.iterdir())) == len(STUDENTS) + 1 and h.course_root.stat().st_uid == grader.pw_uid
     phase("setup.sh again")
+
+    # -- the exchange is a file system of its own: a student who fills it with submissions fills no one's home
+    carol_home = Path(pwd.getpwnam(carol).pw_dir)
+    assert subprocess.run(["mountpoint", "-q", str(h.exchange)]).returncode == 0
+    assert h.exchange.stat().st_dev != carol_home.stat().st_dev
+    start_server(h, carol)
+    [(filled, fill_log), (written, write_log)] = h.terminal(
+        carol, f"mkdir {inbound}/{carol}+filler && for i in $(seq 20); do head -c 9M /dev/zero > "
+        f"{inbound}/{carol}+filler/$i || break; done; test $i -lt 20",
+        "head -c 9M /dev/zero > after-the-exchange-filled")
+    assert filled == 0 and "No space left on device" in fill_log, fill_log
+    assert written == 0 and (carol_home / "after-the-exchange-filled").stat().st_size == 9 * 2**20, write_log
+    shutil.rmtree(inbound / f"{carol}+filler")
+    phase("the exchange's own file system")
