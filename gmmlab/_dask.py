@@ -116,7 +116,7 @@ def _moment_form(prec_chol, covariance_type, K, D):
     return covariance_type, prec_chol
 
 
-def chunk_summary(block, parameters, covariance_type):
+def chunk_summary(block, parameters, covariance_type, centre=None):
     """One chunk's share of an EM iteration, from the parameters before the update.
 
     Parameters
@@ -126,6 +126,8 @@ def chunk_summary(block, parameters, covariance_type):
     parameters : tuple
         ``(weights, means, precisions_cholesky)``, shaped as the estimator's attributes.
     covariance_type : {"full", "tied", "diag", "spherical"}
+    centre : ``_fast.Centre`` of ``block``, optional
+        Computed here when None; a caller summarising the same rows again passes it.
 
     Returns
     -------
@@ -150,7 +152,7 @@ def chunk_summary(block, parameters, covariance_type):
     # The chunk's own M-step without regularisation is its summary in disguise: its weights are N_k^(c)
     # + floor divided by their sum, N_c + K floor; its covariances are the scatters divided by the same.
     mean_log_likelihood, chunk_weights, chunk_means, chunk_covariances = em_iteration(
-        block, weights, means, factor, moments, 0.0
+        block, weights, means, factor, moments, 0.0, centre=centre
     )
     n = block.shape[0]
     nk = chunk_weights * (n + K * NK_FLOOR)
