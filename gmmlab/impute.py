@@ -6,7 +6,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._checks import check_data
+from ._checks import check_missing_values
 from ._missing import Patterns, conditional_blocks, full_covariances
 from .mixture import DTYPES, GaussianMixture
 
@@ -56,6 +56,8 @@ class GaussianMixtureImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimat
     ----------
     mixture_ : GaussianMixture
         The mixture fitted to the incomplete data.
+    n_iter_ : int
+        EM iterations of the mixture's fit.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray
@@ -123,11 +125,18 @@ class GaussianMixtureImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimat
         self : GaussianMixtureImputer
             The fitted imputer.
         """
-        values = check_data(X, dtypes=DTYPES, allow_nan=True)
-        validate_data(self, X, reset=True, skip_check_array=True)
+        values = self._validate(X, reset=True)
         parameters = {name: getattr(self, name) for name in MIXTURE_PARAMETERS}
         self.mixture_ = GaussianMixture(**parameters).fit(values)
+        self.n_iter_ = self.mixture_.n_iter_
         return self
+
+    def _validate(self, X, reset):
+        """scikit-learn's validation (any array-like; float32 stays float32; a copy), then the course's
+        messages for infinity and for rows with nothing observed, naming the row."""
+        values = validate_data(self, X, reset=reset, dtype=list(DTYPES), ensure_all_finite=False, copy=True)
+        check_missing_values(values)
+        return values
 
     def transform(self, X):
         """Fill the missing entries of ``X`` in.
@@ -143,8 +152,7 @@ class GaussianMixtureImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimat
             A copy of ``X`` (float32 stays float32) with the missing entries imputed.
         """
         check_is_fitted(self)
-        imputed = check_data(X, dtypes=DTYPES, allow_nan=True).copy()
-        validate_data(self, X, reset=False, skip_check_array=True)
+        imputed = self._validate(X, reset=False)
         mixture = self.mixture_
         K, D = mixture.n_components, imputed.shape[1]
         weights, means, covariances = (
