@@ -17,7 +17,13 @@ so that the M-step's sums take :math:`r_{nk}\\hat{\\mathbf{x}}_{nk}` and
 :math:`r_{nk}\\mathbf{x}_n` and :math:`r_{nk}\\mathbf{x}_n\\mathbf{x}_n^\\top` (:eq:`eq-mean-update`,
 :eq:`eq-covariance-update`); the conditional covariance is what the missing coordinates add to the scatter.
 Rows that share a pattern share :math:`\\boldsymbol\\Sigma_{k,oo}`, so each pattern costs one Cholesky
-factorisation per component, and its rows are then handled in blocks by matrix products.
+factorisation per component. The completed row is affine in the observed coordinates,
+:math:`\\hat{\\mathbf{x}}_{nk} = \\mathbf{P}_k\\mathbf{x}_{n,o} + \\mathbf{g}_k` within a pattern, so the
+pattern's rows need only the observed coordinates' weighted moments, which ``_fast.natural_statistics``
+computes as for complete data (an E-step and the moments in one matrix product each, on the observed
+columns); the pattern's D-dimensional summary follows from them and :math:`\\mathbf{C}_k`. Where the
+natural parameters could lose digits (``_fast.MAX_SPREAD_RATIO``) a pattern's rows are summed explicitly,
+block by block, instead.
 
 The sums are returned as a chunk summary (``_dask.chunk_summary``: counts, weighted means and centred scatters,
 :eq:`eq-chunk-summary`), so the complete rows keep the fused iteration of ``_fast`` and the summaries merge
@@ -27,7 +33,16 @@ The sums are returned as a chunk summary (``_dask.chunk_summary``: counts, weigh
 import numpy as np
 
 from ._covariances import NK_FLOOR, covariances_from_cholesky
-from ._fast import BLOCK_ENTRIES, MAX_SHIFT_RATIO, normalise_log_joint
+from ._dask import merge_summaries
+from ._fast import (
+    BLOCK_ENTRIES,
+    MAX_SHIFT_RATIO,
+    MAX_SPREAD_RATIO,
+    data_centre,
+    natural_parameters,
+    natural_statistics,
+    normalise_log_joint,
+)
 from .gaussian import LOG_2PI
 
 
@@ -56,17 +71,49 @@ class Patterns:
         incomplete = np.flatnonzero(missing.any(axis=1))
         self.complete = np.flatnonzero(~missing.any(axis=1))
         self.groups = []
+        self._observed_data = None
         if incomplete.size:
-            patterns, inverse = np.unique(missing[incomplete], axis=0, return_inverse=True)
+            if X.shape[1] < 63:  # a pattern as the bits of one integer: np.unique of integers is fast
+                codes = missing[incomplete] @ (np.int64(1) << np.arange(X.shape[1], dtype=np.int64))
+                _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+                patterns = missing[incomplete[first]]
+            else:
+                patterns, inverse = np.unique(missing[incomplete], axis=0, return_inverse=True)
             order = np.argsort(inverse.ravel(), kind="stable")
             bounds = np.cumsum(np.bincount(inverse.ravel(), minlength=len(patterns)))[:-1]
             for pattern, rows in zip(patterns, np.split(incomplete[order], bounds)):
                 self.groups.append((~pattern, rows))
 
+    def observed_data(self, X):
+        """Per group, its rows' observed entries (a matrix) and their ``_fast.Centre``, computed on first use."""
+        if self._observed_data is None:
+            self._observed_data = []
+            for observed, rows in self.groups:
+                values = X[np.ix_(rows, np.flatnonzero(observed))]
+                self._observed_data.append((values, data_centre(values)))
+        return self._observed_data
+
     def all_groups(self, n_features):
         """``groups`` with the complete rows as one more group (the prediction methods treat all alike)."""
         whole = [(np.ones(n_features, dtype=bool), self.complete)] if self.complete.size else []
         return whole + self.groups
+
+
+def conditional_factors(covariances, o, m):
+    """For observed coordinates ``o`` and missing ones ``m``, per component: the whitener W (upper triangular,
+    W W^T = Sigma_oo^-1, so ``diff @ W`` has the Mahalanobis term as squared norm), half the log-determinant of
+    Sigma_oo, the regression coefficients Sigma_oo^-1 Sigma_om and the conditional covariance
+    Sigma_mm - Sigma_mo Sigma_oo^-1 Sigma_om; from one Cholesky factorisation of Sigma_oo."""
+    sigma_oo = covariances[:, o[:, None], o]
+    sigma_om = covariances[:, o[:, None], m]
+    lower = np.linalg.cholesky(sigma_oo)
+    # The inverse of a triangular factor is triangular; tril removes rounding above the diagonal.
+    whitener = np.swapaxes(np.tril(np.linalg.inv(lower)), 1, 2)
+    half_log_det = np.sum(np.log(np.diagonal(lower, axis1=1, axis2=2)), axis=1)
+    whitened_om = np.swapaxes(whitener, 1, 2) @ sigma_om  # L^-1 Sigma_om
+    coefficients = whitener @ whitened_om
+    conditional = covariances[:, m[:, None], m] - np.swapaxes(whitened_om, 1, 2) @ whitened_om
+    return whitener, half_log_det, coefficients, conditional
 
 
 def pattern_blocks(X, groups, weights, means, covariances):
@@ -83,16 +130,8 @@ def pattern_blocks(X, groups, weights, means, covariances):
     log_weights = np.log(weights)
     for observed, rows in groups:
         o, m = np.flatnonzero(observed), np.flatnonzero(~observed)
-        sigma_oo = covariances[:, o[:, None], o]
-        sigma_om = covariances[:, o[:, None], m]
-        lower = np.linalg.cholesky(sigma_oo)  # the one factorisation per component and pattern
-        # The inverse of a triangular factor is triangular; tril removes rounding above the diagonal.
-        whitener = np.swapaxes(np.tril(np.linalg.inv(lower)), 1, 2)  # y = diff @ whitener, |y|^2 Mahalanobis
-        half_log_det = np.sum(np.log(np.diagonal(lower, axis1=1, axis2=2)), axis=1)
+        whitener, half_log_det, coefficients, conditional = conditional_factors(covariances, o, m)
         constant = log_weights - half_log_det - 0.5 * o.size * LOG_2PI
-        whitened_om = np.swapaxes(whitener, 1, 2) @ sigma_om  # L^-1 Sigma_om
-        coefficients = whitener @ whitened_om  # Sigma_oo^-1 Sigma_om
-        conditional = covariances[:, m[:, None], m] - np.swapaxes(whitened_om, 1, 2) @ whitened_om
         step = max(1, BLOCK_ENTRIES // (K * D))
         for start in range(0, rows.size, step):
             block = rows[start : start + step]
@@ -130,7 +169,7 @@ def _accumulate(X, groups, weights, means, covariances, centre, moments):
     return nk, log_likelihood, first, second
 
 
-def incomplete_summary(X, groups, parameters, covariance_type):
+def incomplete_summary(X, groups, parameters, covariance_type, observed_data=None):
     """The summary of the rows of ``groups`` for one EM iteration, in the form of ``_dask.chunk_summary``.
 
     Parameters
@@ -142,6 +181,9 @@ def incomplete_summary(X, groups, parameters, covariance_type):
     parameters : tuple
         ``(weights, means, precisions_cholesky)``, shaped as the estimator's attributes.
     covariance_type : {"full", "tied", "diag", "spherical"}
+    observed_data : list, optional
+        :meth:`Patterns.observed_data` for ``groups``, which a caller iterating on the same data keeps; None
+        sums every row explicitly instead of through the natural parameters.
 
     Returns
     -------
@@ -155,6 +197,60 @@ def incomplete_summary(X, groups, parameters, covariance_type):
     K, D = means.shape
     covariances = full_covariances(covariances_from_cholesky(prec_chol, covariance_type), covariance_type, K, D)
     moments = "full" if covariance_type in ("full", "tied") else "diag"
+    parts, explicit = [], []
+    for i, (observed, rows) in enumerate(groups):
+        summary = None
+        if observed_data is not None:
+            summary = _natural_pattern_summary(*observed_data[i], observed, weights, means, covariances, moments)
+        if summary is None:
+            explicit.append((observed, rows))
+        else:
+            parts.append(summary)
+    if explicit or not parts:
+        parts.append(_explicit_summary(X, explicit, weights, means, covariances, moments))
+    return merge_summaries(parts)
+
+
+def _natural_pattern_summary(values, centre, observed, weights, means, covariances, moments):
+    """One pattern's summary from its rows' observed entries ``values`` through the natural parameters, or
+    None when their rounding could show (the test of ``_fast._natural_iteration``)."""
+    o, m = np.flatnonzero(observed), np.flatnonzero(~observed)
+    whitener, _, coefficients, conditional = conditional_factors(covariances, o, m)
+    radius2 = max(centre.radius2, float(np.max(np.sum((means[:, o] - centre.mean) ** 2, axis=1))))
+    if radius2 * float(np.max(np.sum(whitener**2, axis=(1, 2)))) > MAX_SPREAD_RATIO:
+        return None
+    theta = natural_parameters(weights, means[:, o], whitener, centre.mean, "full")
+    statistics, log_likelihood = natural_statistics(values, theta, centre.mean, "full")
+    K, D, p = means.shape[0], means.shape[1], o.size
+    nk = statistics[:, -1] + NK_FLOOR
+    y_mean = statistics[:, -1 - p : -1] / nk[:, None]  # weighted mean of x_o - centre
+    upper = np.triu_indices(p)
+    second = np.empty((K, p, p))
+    second[:, upper[0], upper[1]] = statistics[:, : upper[0].size]
+    second[:, upper[1], upper[0]] = statistics[:, : upper[0].size]
+    scatter_oo = second - nk[:, None, None] * y_mean[:, :, None] * y_mean[:, None, :]
+    x_o = centre.mean + y_mean
+    mean = np.empty((K, D))
+    mean[:, o] = x_o
+    mean[:, m] = means[:, m] + np.einsum("kp,kpq->kq", x_o - means[:, o], coefficients)
+    # The completed rows are affine in x_o: their scatter is P S_oo P^T plus the conditional covariances.
+    scatter_om = scatter_oo @ coefficients
+    scatter_mm = np.swapaxes(coefficients, 1, 2) @ scatter_om + nk[:, None, None] * conditional
+    if moments == "full":
+        scatter = np.empty((K, D, D))
+        scatter[:, o[:, None], o] = scatter_oo
+        scatter[:, o[:, None], m] = scatter_om
+        scatter[:, m[:, None], o] = np.swapaxes(scatter_om, 1, 2)
+        scatter[:, m[:, None], m] = scatter_mm
+    else:
+        scatter = np.empty((K, D))
+        scatter[:, o] = np.diagonal(scatter_oo, axis1=1, axis2=2)
+        scatter[:, m] = np.diagonal(scatter_mm, axis1=1, axis2=2)
+    return values.shape[0], log_likelihood, nk, mean, scatter
+
+
+def _explicit_summary(X, groups, weights, means, covariances, moments):
+    """The summary of the rows of ``groups``, each completed row summed explicitly, block by block."""
     n = sum(rows.size for _, rows in groups)
     # Moments about the previous means, which are close to the new ones; if a mean moved far relative to its
     # spread, the sums are taken again about the new means (as in _fast.em_iteration).

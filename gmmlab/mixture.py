@@ -83,7 +83,7 @@ class _MissingData:
     The rows are grouped once by their pattern of missing entries (``_missing.Patterns``). An iteration
     summarises the complete rows with the fused iteration of ``_fast`` (as a chunk, ``_dask.chunk_summary``)
     and the incomplete ones pattern by pattern with the conditional Gaussians of their missing coordinates
-    (``_missing.incomplete_summary``), merges the two summaries (:eq:`eq-merge-chunks`) and finishes the
+    (``_missing.incomplete_summary``, on each pattern's observed columns, kept once per fit), merges the summaries (:eq:`eq-merge-chunks`) and finishes the
     M-step from the merged one: the same EM loop as for complete data, with expected statistics. The
     initialisation sees the data with each missing entry replaced by its column's mean.
     """
@@ -116,7 +116,8 @@ class _MissingData:
                 rows = self.X[self.patterns.complete]
                 self._complete = (rows, data_centre(rows))
             parts.append(_dask.chunk_summary(*self._complete[:1], parameters, covariance_type, self._complete[1]))
-        parts.append(incomplete_summary(self.X, self.patterns.groups, parameters, covariance_type))
+        groups = self.patterns.groups
+        parts.append(incomplete_summary(self.X, groups, parameters, covariance_type, self.patterns.observed_data(self.X)))
         return _dask.merge_summaries(parts)
 
     def iteration(self, weights, means, prec_chol, covariance_type, reg_covar):

@@ -102,9 +102,11 @@ def test_data_without_nan_keep_the_complete_data_path():
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_the_missing_value_iteration_is_the_complete_data_iteration_when_nothing_is_missing(covariance_type):
-    """Every row through the conditional-Gaussian E-step (as one pattern with nothing missing) gives the
-    two-pass EM iteration of the complete-data code, to 1e-12."""
+@pytest.mark.parametrize("natural", [False, True])
+def test_the_missing_value_iteration_is_the_complete_data_iteration_when_nothing_is_missing(covariance_type, natural):
+    """Every row through the conditional-Gaussian E-step (as one pattern with nothing missing; its rows summed
+    explicitly or through the natural parameters) gives the two-pass EM iteration of the complete-data code,
+    to 1e-12."""
     X = mixture_sample(400, seed=5)
     model = gmmlab.GaussianMixture(3, covariance_type=covariance_type, max_iter=3, random_state=0)
     with warnings.catch_warnings():
@@ -112,11 +114,26 @@ def test_the_missing_value_iteration_is_the_complete_data_iteration_when_nothing
         model.fit(X)
     parameters = (model.weights_, model.means_, model.precisions_cholesky_)
     groups = [(np.ones(4, dtype=bool), np.arange(len(X)))]
-    summary = _missing.incomplete_summary(X, groups, parameters, covariance_type)
+    observed_data = [(X, _fast.data_centre(X))] if natural else None
+    summary = _missing.incomplete_summary(X, groups, parameters, covariance_type, observed_data)
     ours = m_step_from_summary(summary, covariance_type, 1e-6)
     reference = _fast._two_pass_iteration(X, *parameters, covariance_type, 1e-6)
     for a, b in zip(ours, reference):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_two_ways_of_summing_a_pattern_agree(holes, covariance_type):
+    """A pattern's rows through the natural parameters of its observed columns, or each completed row
+    summed explicitly: the same summary."""
+    model = gmmlab.GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(holes)
+    patterns = _missing.Patterns(holes)
+    parameters = (model.weights_, model.means_, model.precisions_cholesky_)
+    natural = _missing.incomplete_summary(holes, patterns.groups, parameters, covariance_type,
+                                          patterns.observed_data(holes))
+    explicit = _missing.incomplete_summary(holes, patterns.groups, parameters, covariance_type)
+    for a, b in zip(natural, explicit):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
 def test_a_whole_fit_with_nothing_missing_is_the_complete_data_em():
