@@ -11,9 +11,12 @@ Every method fits K = 3 components (``n_init=3``, the same seed):
 - **mean imp.**: ``SimpleImputer()`` (column means), then scikit-learn's ``GaussianMixture``;
 - **iterative imp.**: ``IterativeImputer(random_state=seed)`` (chained Bayesian ridge regressions), then
   scikit-learn's ``GaussianMixture``;
-- **pomegranate**: ``GeneralMixtureModel`` of full-covariance ``Normal`` components on a
-  ``torch.masked.MaskedTensor`` (it ignores missing entries in its statistics), when pomegranate imports;
-  otherwise the script says why it did not run.
+- **pomegranate full** and **pomegranate diag**: ``GeneralMixtureModel`` of ``Normal`` components with full
+  and with diagonal covariances on a ``torch.masked.MaskedTensor`` (it ignores missing entries in its
+  statistics), when pomegranate imports (it is not in the course's lock: it needs torch, several GB; install
+  it apart with ``pip install --target DIR pomegranate`` and pass ``--pomegranate-path DIR``); a method that
+  fails prints pomegranate's error. (pomegranate 1.1.2 with torch 2.14 fails on masked data with full
+  covariances; its diagonal mixture cannot represent the correlations, which its parameter error shows.)
 
 Per method: the average log-likelihood per point of 20 000 complete held-out points from the true mixture
 (**held-out**, higher is better; the true mixture's own is printed as the ceiling), and the **parameter
@@ -34,7 +37,6 @@ worst cell is printed last.
 """
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -91,27 +93,38 @@ def held_out(fitted, X_test):
     return gmmlab.log_likelihood(X_test, *fitted) / len(X_test)
 
 
-def pomegranate_fit(holes, seed):
-    """(weights, means, covariances) from pomegranate, or the reason it cannot run."""
+def pomegranate_fits(holes, seed):
+    """{label: (weights, means, full covariances) or the reason it did not run}, for pomegranate's full and
+    diagonal ``Normal`` components on a ``MaskedTensor`` (missing entries masked)."""
     try:
         import torch
         from pomegranate.distributions import Normal
         from pomegranate.gmm import GeneralMixtureModel
     except ImportError as error:
-        return f"not run: pomegranate does not import here ({error})"
-    torch.manual_seed(seed)
-    X = torch.tensor(np.nan_to_num(holes), dtype=torch.float64)
-    masked = torch.masked.MaskedTensor(X, mask=torch.tensor(~np.isnan(holes)))
-    model = GeneralMixtureModel([Normal(covariance_type="full") for _ in range(K_TRUE)], max_iter=100,
-                                random_state=seed)
-    try:
-        model.fit(masked)
-    except Exception as error:  # pomegranate's own limitation, reported rather than hidden
-        return f"not run: pomegranate failed on missing values ({type(error).__name__}: {error})"
-    weights = np.exp(model.priors.numpy()) if model.priors.min() < 0 else model.priors.numpy()
-    means = np.array([d.means.numpy() for d in model.distributions])
-    covariances = np.array([d.covs.numpy() for d in model.distributions])
-    return weights / weights.sum(), means, covariances
+        return {"pomegranate": f"not run: pomegranate does not import here ({error}); see --pomegranate-path"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        masked = torch.masked.MaskedTensor(torch.tensor(np.nan_to_num(holes)), mask=torch.tensor(~np.isnan(holes)))
+    results = {}
+    for covariance_type in ("full", "diag"):
+        label = f"pomegranate {covariance_type}"
+        torch.manual_seed(seed)
+        model = GeneralMixtureModel([Normal(covariance_type=covariance_type) for _ in range(K_TRUE)], max_iter=100,
+                                    random_state=seed)
+        try:
+            with warnings.catch_warnings():  # torch's notice that MaskedTensor is a prototype, at every call
+                warnings.simplefilter("ignore", UserWarning)
+                model.fit(masked)
+        except Exception as error:  # pomegranate's own limitation, reported rather than hidden
+            results[label] = f"failed on missing values: {type(error).__name__}: {error}"
+            continue
+        weights = model.priors.detach().numpy()
+        means = np.array([d.means.detach().numpy() for d in model.distributions])
+        covs = np.array([d.covs.detach().numpy() for d in model.distributions])
+        if covariance_type == "diag":
+            covs = full_covariances(covs, "diag", K_TRUE, holes.shape[1])
+        results[label] = (weights / weights.sum(), means, covs)
+    return results
 
 
 def accuracy(N, seed):
@@ -136,7 +149,7 @@ def accuracy(N, seed):
         results["drop rows"] = sklearn_fit(complete) if len(complete) >= K_TRUE else "not run: no complete rows"
         results["mean imp."] = sklearn_fit(SimpleImputer().fit_transform(holes))
         results["iterative imp."] = sklearn_fit(IterativeImputer(random_state=seed).fit_transform(holes))
-        results["pomegranate"] = pomegranate_fit(holes, seed)
+        results.update(pomegranate_fits(holes, seed))
         ours_error = parameter_error(results["gmmlab EM"], truth)
         ours_held_out = held_out(results["gmmlab EM"], X_test)
         for method, fitted in results.items():
@@ -205,7 +218,11 @@ def main():
     parser.add_argument("--speed", action="store_true", help="the speed part only")
     parser.add_argument("--wide", action="store_true", help="also D = 16 in the speed part (slow)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pomegranate-path", help="a directory holding pomegranate and torch (pip install "
+                        "--target DIR pomegranate), searched after the environment's own packages")
     args = parser.parse_args()
+    if args.pomegranate_path:
+        sys.path.append(args.pomegranate_path)
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if not args.speed:

@@ -98,7 +98,10 @@ def _first_pass(X, sample_parts):
     finite, variance, *sample = dask.compute(da.isfinite(X).all(), X.var(axis=0, dtype=np.float64), *sample_parts)
     if not finite:
         row = int(da.argmin(da.isfinite(X).all(axis=1)).compute())
-        raise ValueError(non_finite_message("X", row))
+        raise ValueError(
+            f"{non_finite_message('X', row)}. (On a Dask array, fit takes no missing values; partial_fit takes "
+            "NaN as missing, chunk by chunk, and so does fit on an in-memory array.)"
+        )
     return variance, (np.concatenate(sample) if sample else None)
 
 
