@@ -83,8 +83,9 @@ class _MissingData:
     The rows are grouped once by their pattern of missing entries (``_missing.Patterns``). An iteration
     summarises the complete rows with the fused iteration of ``_fast`` (as a chunk, ``_dask.chunk_summary``)
     and the incomplete ones pattern by pattern with the conditional Gaussians of their missing coordinates
-    (``_missing.incomplete_summary``, on each pattern's observed columns, kept once per fit), merges the summaries (:eq:`eq-merge-chunks`) and finishes the
-    M-step from the merged one: the same EM loop as for complete data, with expected statistics. The
+    (``_missing.incomplete_summary``, on each pattern's observed columns, kept once per fit), merges the
+    summaries (:eq:`eq-merge-chunks`) and finishes the M-step from the merged one: the same EM loop as for
+    complete data, with expected statistics. The
     initialisation sees the data with each missing entry replaced by its column's mean.
     """
 
@@ -115,9 +116,10 @@ class _MissingData:
             if self._complete is None:  # the complete rows and their centre, once per fit
                 rows = self.X[self.patterns.complete]
                 self._complete = (rows, data_centre(rows))
-            parts.append(_dask.chunk_summary(*self._complete[:1], parameters, covariance_type, self._complete[1]))
-        groups = self.patterns.groups
-        parts.append(incomplete_summary(self.X, groups, parameters, covariance_type, self.patterns.observed_data(self.X)))
+            rows, centre = self._complete
+            parts.append(_dask.chunk_summary(rows, parameters, covariance_type, centre))
+        observed_data = self.patterns.observed_data(self.X)
+        parts.append(incomplete_summary(self.X, self.patterns.groups, parameters, covariance_type, observed_data))
         return _dask.merge_summaries(parts)
 
     def iteration(self, weights, means, prec_chol, covariance_type, reg_covar):
@@ -232,8 +234,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     statistics (per component the mean over the points of :math:`r_{nk}`, :math:`r_{nk}\\mathbf{x}_n` and
     :math:`r_{nk}\\mathbf{x}_n\\mathbf{x}_n^\\top`) move towards those of each new batch,
     :math:`\\mathbf{s} \\leftarrow (1 - \\gamma_t)\\mathbf{s} + \\gamma_t \\mathbf{s}_{\\text{batch}}`, with the
-    step :math:`\\gamma_t = (t + \\text{learning\\_offset})^{-\\text{learning\\_decay}}` at the t-th batch (t =
-    1, 2, ...), and the parameters are the M-step of the statistics. Robbins and Monro's conditions
+    step :math:`\\gamma_t = (t + \\tau)^{-\\kappa}` at the t-th batch (t = 1, 2, ...), with
+    :math:`\\tau` = ``learning_offset`` and :math:`\\kappa` = ``learning_decay``, and the parameters are the
+    M-step of the statistics. Robbins and Monro's conditions
     (:math:`\\sum_t\\gamma_t = \\infty`, :math:`\\sum_t\\gamma_t^2 < \\infty`) hold for ``learning_decay`` in
     (0.5, 1], the values allowed; a smaller decay forgets old batches faster, a larger offset damps the first
     steps. The first call initialises the parameters from its batch (``init_params``, or the ``*_init``
@@ -276,7 +279,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     verbose_interval : int, default=10
         Iterations between messages when ``verbose=2``.
     learning_decay : float in (0.5, 1], default=0.6
-        :meth:`partial_fit`'s step is :math:`\\gamma_t = (t + \\text{learning\\_offset})^{-\\text{learning\\_decay}}`.
+        :meth:`partial_fit`'s step at the t-th batch is ``(t + learning_offset) ** -learning_decay``.
     learning_offset : float >= 0, default=1.0
         See ``learning_decay``.
 
@@ -527,7 +530,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """One step of online EM on a batch of points (see *Online EM* in the class's docstring).
 
         The batch's E-step gives its averaged sufficient statistics; the running ones move towards them by
-        :math:`\\gamma_t = (t + \\text{learning\\_offset})^{-\\text{learning\\_decay}}`, and the parameters are
+        :math:`\\gamma_t` = ``(t + learning_offset) ** -learning_decay``, and the parameters are
         their M-step (:eq:`eq-weight-update`, :eq:`eq-mean-update`, :eq:`eq-covariance-update`, with
         ``reg_covar``, :eq:`eq-reg-covar`). The first call (on an unfitted model) initialises the parameters
         from its batch first. A component that collapses on a batch (a singular covariance) gets a
@@ -555,7 +558,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if not fitted:
             if data.n_samples < 2:
                 raise ValueError(
-                    f"GaussianMixture's first partial_fit needs at least 2 data points; got n_samples = {data.n_samples}"
+                    "GaussianMixture's first partial_fit needs at least 2 data points; got n_samples = "
+                    f"{data.n_samples}"
                 )
             self._check_parameters(data.n_samples, data.n_features)
             random_state = check_random_state(self.random_state)

@@ -70,7 +70,8 @@ def brute_force_log_joint(X, weights, means, covariances):
     for n, x in enumerate(X):
         o = ~np.isnan(x)
         for k in range(len(weights)):
-            result[n, k] = np.log(weights[k]) + stats.multivariate_normal(means[k][o], covariances[k][np.ix_(o, o)]).logpdf(x[o])
+            marginal = stats.multivariate_normal(means[k][o], covariances[k][np.ix_(o, o)])
+            result[n, k] = np.log(weights[k]) + marginal.logpdf(x[o])
     return result
 
 
@@ -279,11 +280,13 @@ def test_partial_fit_follows_the_stochastic_approximation_on_the_sufficient_stat
     online = gmmlab.GaussianMixture(3, reg_covar=0.0, weights_init=weights, means_init=means,
                                     precisions_init=np.linalg.inv(covariances), learning_decay=decay,
                                     learning_offset=offset)
-    s = (weights, weights[:, None] * means, weights[:, None, None] * (covariances + np.einsum("ki,kj->kij", means, means)))
+    second = covariances + np.einsum("ki,kj->kij", means, means)
+    s = (weights, weights[:, None] * means, weights[:, None, None] * second)
     for t, batch in enumerate(np.split(X, 3), start=1):
         online.partial_fit(batch)
         step = (t + offset) ** -decay
-        s = tuple((1 - step) * old + step * new for old, new in zip(s, raw_statistics(batch, weights, means, covariances)))
+        batch_statistics = raw_statistics(batch, weights, means, covariances)
+        s = tuple((1 - step) * old + step * new for old, new in zip(s, batch_statistics))
         weights, means = s[0] / s[0].sum(), s[1] / s[0][:, None]
         covariances = s[2] / s[0][:, None, None] - np.einsum("ki,kj->kij", means, means)
         np.testing.assert_allclose(online.weights_, weights, rtol=1e-10)
