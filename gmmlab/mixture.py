@@ -218,8 +218,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ``fit`` maximises the observed-data log-likelihood, the sum over rows of the log of the mixture's
     marginal density on the row's observed coordinates, with EM: the E-step completes every row with the
     conditional Gaussian of its missing coordinates given its observed ones, per component, and the M-step
-    uses the expected statistics, the conditional covariance included (``gmmlab/_missing.py``; the book's
-    chapter *Incomplete and streaming data*). ``lower_bound_`` is then the average observed-data
+    uses the expected statistics, the conditional covariance included (``gmmlab/_missing.py``, and the
+    book's chapter on incomplete and streaming data). ``lower_bound_`` is then the average observed-data
     log-likelihood per point, and increases at every iteration. Rows are grouped by their pattern of missing
     entries, so each pattern costs one Cholesky factorisation per component and iteration; the complete
     rows take the usual fused iteration. The initialisation (every ``init_params``) runs on the data with

@@ -96,6 +96,11 @@ def test_every_iteration_increases_the_observed_data_log_likelihood(holes, covar
     assert model.score(holes) >= lower_bounds[-1] - 1e-12
 
 
+def test_both_estimators_tell_scikit_learn_they_take_nan():
+    for estimator in (gmmlab.GaussianMixture(), gmmlab.GaussianMixtureImputer()):
+        assert estimator.__sklearn_tags__().input_tags.allow_nan
+
+
 def test_data_without_nan_keep_the_complete_data_path():
     X = mixture_sample(50, seed=3)
     assert type(gmmlab.GaussianMixture()._data(X, reset=True)) is _InMemoryData
