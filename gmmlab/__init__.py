@@ -21,6 +21,7 @@ _API = {
     "kmeans": (["KMeansResult", "assign_clusters", "kmeans", "kmeans_objective", "kmeans_plusplus",
                 "update_centers"], []),
     "mixture": (["ConvergenceWarning", "GaussianMixture", "NotFittedError"], []),
+    "impute": (["GaussianMixtureImputer"], []),
     "chunked": ([], ["chunk_summary", "merge_summaries", "m_step_from_summary"]),
     "gradient": ([], ["weights_from_logits", "cholesky_from_free", "free_from_mixture", "mixture_from_free",
                       "log_likelihood_gradients", "Gradients", "run_gradient_ascent", "GradientAscentResult"]),

@@ -17,13 +17,35 @@ def non_finite_message(name, row):
     return f"{name} contains NaN or infinite values (first in row {row}); remove or impute them"
 
 
-def check_data(X, name="X", dtypes=(np.float64,)):
+def check_missing_values(X, name="X"):
+    """Raise ``ValueError`` naming the first row with an infinite value, or with every entry NaN.
+
+    Where NaN marks a missing entry (the estimator's missing-at-random data), infinity is not missing: it is
+    a value no Gaussian gives, so it is refused; and a row with nothing observed says nothing about the
+    mixture (it is usually a parsing error), so it is refused too rather than silently ignored.
+    """
+    infinite = np.isinf(X)
+    if infinite.any():
+        raise ValueError(
+            f"{name} contains infinite values (first in row {int(np.argwhere(infinite)[0, 0])}); NaN marks a "
+            "missing entry, but infinity is not missing: remove the row or replace the value"
+        )
+    empty = np.isnan(X).all(axis=1)
+    if empty.any():
+        raise ValueError(
+            f"{name} has every entry missing (NaN) in row {int(np.argmax(empty))}: a row with nothing observed "
+            "carries no information about the mixture; drop it"
+        )
+
+
+def check_data(X, name="X", dtypes=(np.float64,), allow_nan=False):
     """Return ``X`` as a float array of shape (N, D), or raise an error saying what is wrong.
 
     The array keeps its dtype if it is one of ``dtypes`` (the estimator passes float64 and float32) and is
     converted to the first of them otherwise. The exception types are scikit-learn's for the same input:
     ``TypeError`` for a sparse matrix and for an entry that is not a number at all (as ``float()`` raises),
     ``ValueError`` otherwise; the messages also carry the phrases scikit-learn's estimator checks look for.
+    With ``allow_nan`` NaN entries are kept as missing values (:func:`check_missing_values`).
     """
     sparse = sys.modules.get("scipy.sparse")  # a sparse matrix exists only once scipy.sparse is imported
     if sparse is not None and sparse.issparse(X):
@@ -54,7 +76,10 @@ def check_data(X, name="X", dtypes=(np.float64,)):
             "is required."
         )
     if not np.all(np.isfinite(X)):
-        raise ValueError(non_finite_message(name, int(np.argwhere(~np.isfinite(X))[0, 0])))
+        if allow_nan:
+            check_missing_values(X, name)
+        else:
+            raise ValueError(non_finite_message(name, int(np.argwhere(~np.isfinite(X))[0, 0])))
     return X
 
 

@@ -98,7 +98,10 @@ def _first_pass(X, sample_parts):
     finite, variance, *sample = dask.compute(da.isfinite(X).all(), X.var(axis=0, dtype=np.float64), *sample_parts)
     if not finite:
         row = int(da.argmin(da.isfinite(X).all(axis=1)).compute())
-        raise ValueError(non_finite_message("X", row))
+        raise ValueError(
+            f"{non_finite_message('X', row)}. (On a Dask array, fit takes no missing values; partial_fit takes "
+            "NaN as missing, chunk by chunk, and so does fit on an in-memory array.)"
+        )
     return variance, (np.concatenate(sample) if sample else None)
 
 
@@ -116,7 +119,7 @@ def _moment_form(prec_chol, covariance_type, K, D):
     return covariance_type, prec_chol
 
 
-def chunk_summary(block, parameters, covariance_type):
+def chunk_summary(block, parameters, covariance_type, centre=None):
     """One chunk's share of an EM iteration, from the parameters before the update.
 
     Parameters
@@ -126,6 +129,8 @@ def chunk_summary(block, parameters, covariance_type):
     parameters : tuple
         ``(weights, means, precisions_cholesky)``, shaped as the estimator's attributes.
     covariance_type : {"full", "tied", "diag", "spherical"}
+    centre : ``_fast.Centre`` of ``block``, optional
+        Computed here when None; a caller summarising the same rows again passes it.
 
     Returns
     -------
@@ -150,7 +155,7 @@ def chunk_summary(block, parameters, covariance_type):
     # The chunk's own M-step without regularisation is its summary in disguise: its weights are N_k^(c)
     # + floor divided by their sum, N_c + K floor; its covariances are the scatters divided by the same.
     mean_log_likelihood, chunk_weights, chunk_means, chunk_covariances = em_iteration(
-        block, weights, means, factor, moments, 0.0
+        block, weights, means, factor, moments, 0.0, centre=centre
     )
     n = block.shape[0]
     nk = chunk_weights * (n + K * NK_FLOOR)

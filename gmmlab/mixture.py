@@ -1,6 +1,7 @@
 """``GaussianMixture``: a scikit-learn estimator built on gmmlab's EM, a drop-in for scikit-learn's."""
 
 import warnings
+from numbers import Real
 
 import numpy as np
 from sklearn import mixture as sklearn_mixture
@@ -14,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _dask
 from ._checks import check_data, check_means, check_n_components, check_weights
 from ._covariances import (
+    COVARIANCE_TYPES,
     NK_FLOOR,
     check_not_degenerate,
     covariances_from_cholesky,
@@ -26,6 +28,7 @@ from ._covariances import (
 )
 from ._fast import FEATURE_BLOCK_ENTRIES, data_centre, em_iteration
 from ._kmeans_fast import kmeans_labels
+from ._missing import Patterns, full_covariances, incomplete_summary, weighted_log_prob
 from .likelihood import logsumexp
 
 __all__ = ["ConvergenceWarning", "GaussianMixture", "NotFittedError"]
@@ -66,9 +69,77 @@ class _InMemoryData:
     def iteration(self, weights, means, prec_chol, covariance_type, reg_covar):
         return em_iteration(self.X, weights, means, prec_chol, covariance_type, reg_covar, centre=self.centre)
 
+    def summary(self, parameters, covariance_type):
+        """The data's summary for one E-step (``_dask.chunk_summary``), for :meth:`GaussianMixture.partial_fit`."""
+        return _dask.chunk_summary(self.X, parameters, covariance_type)
+
     def apply(self, model, method):
         return getattr(model, f"_{method}")(self.X)
 
+
+class _MissingData:
+    """The data source of an in-memory fit on data with missing entries (NaN, missing at random).
+
+    The rows are grouped once by their pattern of missing entries (``_missing.Patterns``). An iteration
+    summarises the complete rows with the fused iteration of ``_fast`` (as a chunk, ``_dask.chunk_summary``)
+    and the incomplete ones pattern by pattern with the conditional Gaussians of their missing coordinates
+    (``_missing.incomplete_summary``, on each pattern's observed columns, kept once per fit), merges the
+    summaries (:eq:`eq-merge-chunks`) and finishes the M-step from the merged one: the same EM loop as for
+    complete data, with expected statistics. The
+    initialisation sees the data with each missing entry replaced by its column's mean.
+    """
+
+    def __init__(self, X):
+        self.X = X
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype
+        self.patterns = Patterns(X)
+        empty = np.flatnonzero(np.isnan(X).all(axis=0))
+        if empty.size:
+            raise ValueError(
+                f"X has every entry of feature {int(empty[0])} missing (NaN): nothing can be estimated for it; "
+                "drop the column"
+            )
+        self._complete = None
+
+    def prepare(self, random_state, needs_sample):
+        """Returns the variance of every feature over its observed entries; sets ``init_sample`` (the rows with
+        every missing entry replaced by the mean of its column's observed entries)."""
+        column_means = np.nanmean(self.X, axis=0, dtype=np.float64)
+        self.init_sample = np.where(np.isnan(self.X), column_means.astype(self.dtype), self.X)
+        return np.nanvar(self.X, axis=0, dtype=np.float64)
+
+    def summary(self, parameters, covariance_type):
+        """The summary of all rows for one E-step, in the form of ``_dask.chunk_summary``."""
+        parts = []
+        if self.patterns.complete.size:
+            if self._complete is None:  # the complete rows and their centre, once per fit
+                rows = self.X[self.patterns.complete]
+                self._complete = (rows, data_centre(rows))
+            rows, centre = self._complete
+            parts.append(_dask.chunk_summary(rows, parameters, covariance_type, centre))
+        observed_data = self.patterns.observed_data(self.X)
+        parts.append(incomplete_summary(self.X, self.patterns.groups, parameters, covariance_type, observed_data))
+        return _dask.merge_summaries(parts)
+
+    def iteration(self, weights, means, prec_chol, covariance_type, reg_covar):
+        summary = self.summary((weights, means, prec_chol), covariance_type)
+        return _dask.m_step_from_summary(summary, covariance_type, reg_covar)
+
+    def apply(self, model, method):
+        """A prediction method on the rows' observed coordinates (the marginals of the mixture)."""
+        K, D = model.n_components, self.n_features
+        weights, means, covariances = (
+            np.asarray(value, dtype=np.float64) for value in (model.weights_, model.means_, model.covariances_)
+        )
+        covariances = full_covariances(covariances, model.covariance_type, K, D)
+        weighted = weighted_log_prob(self.X, self.patterns.all_groups(D), weights, means, covariances)
+        if method == "predict":
+            return weighted.argmax(axis=1)
+        log_norm = logsumexp(weighted, axis=1, keepdims=True)
+        if method == "score_samples":
+            return log_norm[:, 0].astype(self.dtype)
+        return np.exp(weighted - log_norm).astype(self.dtype)
 
 
 
@@ -142,6 +213,37 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ``predict_proba`` and ``score_samples`` return lazy Dask arrays (with the parameters of the call);
     ``score``, ``bic`` and ``aic`` compute their float.
 
+    **Missing values.** NaN entries of ``X`` are missing values, assumed missing at random (scikit-learn's
+    ``allow_nan`` tag), in ``fit``, ``partial_fit`` and every prediction method, for all four covariance types.
+    ``fit`` maximises the observed-data log-likelihood, the sum over rows of the log of the mixture's
+    marginal density on the row's observed coordinates, with EM: the E-step completes every row with the
+    conditional Gaussian of its missing coordinates given its observed ones, per component, and the M-step
+    uses the expected statistics, the conditional covariance included (``gmmlab/_missing.py``, and the
+    book's chapter on incomplete and streaming data). ``lower_bound_`` is then the average observed-data
+    log-likelihood per point, and increases at every iteration. Rows are grouped by their pattern of missing
+    entries, so each pattern costs one Cholesky factorisation per component and iteration; the complete
+    rows take the usual fused iteration. The initialisation (every ``init_params``) runs on the data with
+    each missing entry replaced by the mean of its column. The prediction methods use the marginals over each
+    row's observed coordinates (``score_samples`` is the log of the marginal density). Infinite values, rows
+    with every entry missing and columns with every entry missing raise a ``ValueError`` that names them.
+    Data without NaN take exactly the path (and have the speed) they had before. On Dask arrays, ``fit`` and
+    the prediction methods refuse NaN; ``partial_fit`` takes Dask arrays with NaN chunk by chunk.
+    :class:`GaussianMixtureImputer` fills the missing entries in with the fitted mixture.
+
+    **Online EM.** :meth:`partial_fit` runs Cappé and Moulines' online EM: the averaged sufficient
+    statistics (per component the mean over the points of :math:`r_{nk}`, :math:`r_{nk}\\mathbf{x}_n` and
+    :math:`r_{nk}\\mathbf{x}_n\\mathbf{x}_n^\\top`) move towards those of each new batch,
+    :math:`\\mathbf{s} \\leftarrow (1 - \\gamma_t)\\mathbf{s} + \\gamma_t \\mathbf{s}_{\\text{batch}}`, with the
+    step :math:`\\gamma_t = (t + \\tau)^{-\\kappa}` at the t-th batch (t = 1, 2, ...), with
+    :math:`\\tau` = ``learning_offset`` and :math:`\\kappa` = ``learning_decay``, and the parameters are the
+    M-step of the statistics. Robbins and Monro's conditions
+    (:math:`\\sum_t\\gamma_t = \\infty`, :math:`\\sum_t\\gamma_t^2 < \\infty`) hold for ``learning_decay`` in
+    (0.5, 1], the values allowed; a smaller decay forgets old batches faster, a larger offset damps the first
+    steps. The first call initialises the parameters from its batch (``init_params``, or the ``*_init``
+    parameters) and starts from the statistics of those parameters, so with ``learning_offset=0`` the first
+    step is 1 and a first call on all the data is one EM iteration. After :meth:`fit`, ``partial_fit``
+    continues from the fitted parameters; :meth:`fit` starts afresh.
+
     Parameters
     ----------
     n_components : int, default=1
@@ -176,6 +278,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         1 prints each initialisation, 2 also every ``verbose_interval`` iterations.
     verbose_interval : int, default=10
         Iterations between messages when ``verbose=2``.
+    learning_decay : float in (0.5, 1], default=0.6
+        :meth:`partial_fit`'s step at the t-th batch is ``(t + learning_offset) ** -learning_decay``.
+    learning_offset : float >= 0, default=1.0
+        See ``learning_decay``.
 
     Attributes
     ----------
@@ -202,6 +308,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray
         Shape (``n_features_in_``,). Column names seen during ``fit``, when ``X`` had string column names (a pandas DataFrame).
+    n_batch_iter_ : int
+        Batches :meth:`partial_fit` has taken since the model was initialised (absent after :meth:`fit`).
 
     See Also
     --------
@@ -240,12 +348,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ...                       scoring=lambda model, X, y=None: -model.bic(X))
     >>> search.fit(X).best_params_
     {'n_components': 2}
+
+    With the second entry of a fifth of the rows missing, and online, batch by batch:
+
+    >>> holes = X.copy()
+    >>> holes[rng.random(len(X)) < 0.2, 1] = np.nan
+    >>> with_nan = GaussianMixture(n_components=2, random_state=0).fit(holes)
+    >>> np.round(np.sort(with_nan.means_[:, 0]))
+    array([-4.,  4.])
+    >>> online = GaussianMixture(n_components=2, random_state=0)
+    >>> for batch in np.array_split(rng.permutation(X), 8):
+    ...     online = online.partial_fit(batch)
+    >>> online.n_batch_iter_, np.round(np.sort(online.means_[:, 0]))
+    (8, array([-4.,  4.]))
     """
 
     # scikit-learn's constraints (InvalidParameterError on a bad value), plus gmmlab's own k-means option.
     _parameter_constraints: dict = {
         **sklearn_mixture.GaussianMixture._parameter_constraints,
         "init_params": [StrOptions(set(INIT_PARAMS))],
+        "learning_decay": [Interval(Real, 0.5, 1, closed="right")],
+        "learning_offset": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -265,6 +388,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        learning_decay=0.6,
+        learning_offset=1.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -280,6 +405,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN is a value missing at random
+        return tags
 
     # ----------------------------------------------------------------------------------------- checks
 
@@ -305,7 +437,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if _dask.is_dask_collection(X):
             data = _dask.ChunkedData(_dask.refuse_other_collections(X))
         else:
-            data = _InMemoryData(check_data(X, dtypes=DTYPES))
+            values = check_data(X, dtypes=DTYPES, allow_nan=True)
+            data = _MissingData(values) if np.isnan(values).any() else _InMemoryData(values)
         validate_data(self, X, reset=reset, skip_check_array=True)
         return data
 
@@ -392,11 +525,80 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._fit(data)
         return data.apply(self, "predict")
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One step of online EM on a batch of points (see *Online EM* in the class's docstring).
+
+        The batch's E-step gives its averaged sufficient statistics; the running ones move towards them by
+        :math:`\\gamma_t` = ``(t + learning_offset) ** -learning_decay``, and the parameters are
+        their M-step (:eq:`eq-weight-update`, :eq:`eq-mean-update`, :eq:`eq-covariance-update`, with
+        ``reg_covar``, :eq:`eq-reg-covar`). The first call (on an unfitted model) initialises the parameters
+        from its batch first. A component that collapses on a batch (a singular covariance) gets a
+        ``ConvergenceWarning`` and the step is skipped.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of points (NaN entries are missing values); a Dask array is taken chunk by chunk, one step
+            per chunk, each chunk computed when its step comes.
+        y : None
+            Ignored; accepted for scikit-learn's API.
+
+        Returns
+        -------
+        self : GaussianMixture
+            The updated estimator.
+        """
+        if _dask.is_dask_collection(X):
+            for block in _dask.check_dask_data(_dask.refuse_other_collections(X)).to_delayed().ravel():
+                self.partial_fit(block.compute())
+            return self
+        fitted = hasattr(self, "means_")
+        data = self._data(X, reset=not fitted)
+        if not fitted:
+            if data.n_samples < 2:
+                raise ValueError(
+                    "GaussianMixture's first partial_fit needs at least 2 data points; got n_samples = "
+                    f"{data.n_samples}"
+                )
+            self._check_parameters(data.n_samples, data.n_features)
+            random_state = check_random_state(self.random_state)
+            variance = data.prepare(random_state, True)
+            self._variance_floor = np.finfo(np.float64).eps * max(float(variance.max()), np.finfo(np.float64).tiny)
+            self._initialize(data.init_sample, random_state)
+        parameters = tuple(
+            np.asarray(value, dtype=np.float64) for value in (self.weights_, self.means_, self.precisions_cholesky_)
+        )
+        if getattr(self, "_statistics", None) is None:  # those of the current parameters
+            self._statistics = _statistics_from_parameters(*parameters[:2], self.covariances_, self.covariance_type,
+                                                           self.reg_covar)
+            self.n_batch_iter_ = 0
+        t = self.n_batch_iter_ + 1
+        step = (t + self.learning_offset) ** -self.learning_decay
+        n, log_likelihood, nk, means, scatters = data.summary(parameters, self.covariance_type)
+        statistics = _online_update(self._statistics, (nk / n, means, scatters / n), step)
+        s0, means, scatters = statistics
+        own = scatters / (s0[:, None, None] if scatters.ndim == 3 else s0[:, None])
+        covariances = finish_covariances(own, s0, self.covariance_type, self.reg_covar)
+        try:
+            check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
+            prec_chol = precisions_cholesky(covariances, self.covariance_type, self.reg_covar)
+        except ValueError as collapse:
+            warnings.warn(f"partial_fit skipped batch {t}: {collapse}", ConvergenceWarning, stacklevel=3)
+            return self
+        self._statistics, self.n_batch_iter_ = statistics, t
+        self._set_parameters((s0 / s0.sum(), means, covariances, prec_chol), data.dtype)
+        self.lower_bound_ = log_likelihood / n  # the batch's, under the parameters before this step
+        self.n_iter_, self.converged_ = t, False
+        return self
+
     def _fit(self, data):
         """The EM loop, once for both data sources: in memory or in chunks."""
         if data.n_samples < 2:
             raise ValueError(f"GaussianMixture needs at least 2 data points; got n_samples = {data.n_samples}")
         self._check_parameters(data.n_samples, data.n_features)
+        self._statistics = None  # partial_fit starts again from the fitted parameters
+        self.__dict__.pop("n_batch_iter_", None)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
@@ -661,6 +863,28 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         score, N = self._score_and_size(X)
         return float(-2 * score * N + 2 * self._n_parameters())
+
+
+def _statistics_from_parameters(weights, means, covariances, covariance_type, reg_covar):
+    """The averaged sufficient statistics that parameters are the M-step of, in the centred form online EM
+    keeps: (s0, means, scatters per point), with s0 = weights and scatters = s0 (Sigma - reg_covar I), per
+    component ((K, D, D) for full and tied, the diagonals (K, D) for diag and spherical)."""
+    K, D = means.shape
+    own = full_covariances(np.asarray(covariances, dtype=np.float64), covariance_type, K, D).copy()
+    own[:, np.arange(D), np.arange(D)] -= reg_covar
+    if covariance_type in ("diag", "spherical"):
+        own = np.diagonal(own, axis1=1, axis2=2)
+    return weights, means, own * (weights[:, None, None] if own.ndim == 3 else weights[:, None])
+
+
+def _online_update(statistics, batch_statistics, step):
+    """(1 - step) s + step s_batch for the raw averaged statistics (mean r, mean r x, mean r x x^T), computed
+    on their centred form by merging the two as summaries weighted 1 - step and step (:eq:`eq-merge-chunks`),
+    which keeps the precision of centred moments."""
+    parts = [(1, 0.0, weight * s0, means, weight * scatters)
+             for weight, (s0, means, scatters) in ((1 - step, statistics), (step, batch_statistics))]
+    _, _, s0, means, scatters = _dask.merge_summaries(parts)
+    return s0, means, scatters
 
 
 def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar):
