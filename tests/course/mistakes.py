@@ -26,7 +26,7 @@ class Mistake(NamedTuple):
         return self.shown or self.message
 
 
-PS1, PS2, PS3, PS4, PS5 = manifest.names()[:5]  # the course manifest, gmmlab_course/course.toml
+PS1, PS2, PS3, PS4, PS5, PS6 = manifest.names()[:6]  # the course manifest, gmmlab_course/course.toml
 
 MISTAKES = [
     # ------------------------------------------------------------------ ps1: k-means
@@ -670,6 +670,228 @@ def logsumexp(a, axis):
     m[~np.isfinite(m)] = 0.0
     return (m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True))).squeeze()
 ''', "test_logsumexp_hidden", "squeeze only the reduced axis"),
+    # ------------------------------------------------------------------ ps6: incomplete and streaming data
+    Mistake("conditional-mean-sign", PS6, "conditional_gaussian", '''
+def conditional_gaussian(x, mean, covariance):
+    m = np.isnan(x)
+    o = ~m
+    conditional_mean, conditional_covariance = np.array(x, dtype=float), np.zeros((len(x), len(x)))
+    if m.any():
+        gain = covariance[np.ix_(m, o)] @ np.linalg.inv(covariance[np.ix_(o, o)])
+        conditional_mean[m] = mean[m] - gain @ (x[o] - mean[o])
+        conditional_covariance[np.ix_(m, m)] = covariance[np.ix_(m, m)] - gain @ covariance[np.ix_(o, m)]
+    return conditional_mean, conditional_covariance
+''', "test_conditional_gaussian_hidden", "not subtracted"),
+    Mistake("conditional-mean-transposed-gain", PS6, "conditional_gaussian", '''
+def conditional_gaussian(x, mean, covariance):
+    m = np.isnan(x)
+    o = ~m
+    conditional_mean, conditional_covariance = np.array(x, dtype=float), np.zeros((len(x), len(x)))
+    if m.any():
+        S_oo, S_om = covariance[np.ix_(o, o)], covariance[np.ix_(o, m)]
+        conditional_mean[m] = mean[m] + np.linalg.solve(S_oo, S_om) @ (x[o] - mean[o])
+        conditional_covariance[np.ix_(m, m)] = covariance[np.ix_(m, m)] - S_om.T @ np.linalg.solve(S_oo, S_om)
+    return conditional_mean, conditional_covariance
+''', "test_conditional_gaussian_hidden", "np.linalg.solve(Sigma_oo, Sigma_om) is its transpose"),
+    Mistake("conditional-full-inverse-block", PS6, "conditional_gaussian", '''
+def conditional_gaussian(x, mean, covariance):
+    m = np.isnan(x)
+    o = ~m
+    conditional_mean, conditional_covariance = np.array(x, dtype=float), np.zeros((len(x), len(x)))
+    if m.any():
+        precision = np.linalg.inv(covariance)  # the whole Sigma inverted, then its observed block taken
+        gain = covariance[np.ix_(m, o)] @ precision[np.ix_(o, o)]
+        conditional_mean[m] = mean[m] + gain @ (x[o] - mean[o])
+        conditional_covariance[np.ix_(m, m)] = covariance[np.ix_(m, m)] - gain @ covariance[np.ix_(o, m)]
+    return conditional_mean, conditional_covariance
+''', "test_conditional_gaussian_hidden", "not the observed block of the inverse, (Sigma^-1)_oo"),
+    Mistake("conditional-mean-unconditional", PS6, "conditional_gaussian", '''
+def conditional_gaussian(x, mean, covariance):
+    m = np.isnan(x)
+    o = ~m
+    conditional_mean, conditional_covariance = np.array(x, dtype=float), np.zeros((len(x), len(x)))
+    if m.any():
+        gain = covariance[np.ix_(m, o)] @ np.linalg.inv(covariance[np.ix_(o, o)])
+        conditional_mean[m] = mean[m]  # the component's mean, whatever was observed
+        conditional_covariance[np.ix_(m, m)] = covariance[np.ix_(m, m)] - gain @ covariance[np.ix_(o, m)]
+    return conditional_mean, conditional_covariance
+''', "test_conditional_gaussian_hidden", "a missing entry is not just its mean mu_m"),
+    Mistake("conditional-covariance-not-reduced", PS6, "conditional_gaussian", '''
+def conditional_gaussian(x, mean, covariance):
+    m = np.isnan(x)
+    o = ~m
+    conditional_mean, conditional_covariance = np.array(x, dtype=float), np.zeros((len(x), len(x)))
+    if m.any():
+        gain = covariance[np.ix_(m, o)] @ np.linalg.inv(covariance[np.ix_(o, o)])
+        conditional_mean[m] = mean[m] + gain @ (x[o] - mean[o])
+        conditional_covariance[np.ix_(m, m)] = covariance[np.ix_(m, m)]
+    return conditional_mean, conditional_covariance
+''', "test_conditional_gaussian_hidden", "not Sigma_mm"),
+    Mistake("conditional-covariance-observed-block", PS6, "conditional_gaussian", '''
+def conditional_gaussian(x, mean, covariance):
+    m = np.isnan(x)
+    o = ~m
+    conditional_mean, conditional_covariance = np.array(x, dtype=float), np.array(covariance, dtype=float)
+    if m.any():
+        gain = covariance[np.ix_(m, o)] @ np.linalg.inv(covariance[np.ix_(o, o)])
+        conditional_mean[m] = mean[m] + gain @ (x[o] - mean[o])
+        conditional_covariance[np.ix_(m, m)] = covariance[np.ix_(m, m)] - gain @ covariance[np.ix_(o, m)]
+        conditional_covariance[np.ix_(m, o)] = 0.0
+        conditional_covariance[np.ix_(o, m)] = 0.0
+    return conditional_mean, conditional_covariance
+''', "test_conditional_gaussian_hidden", "the observed coordinates are known exactly"),
+    Mistake("conditional-covariance-zero", PS6, "conditional_gaussian", '''
+def conditional_gaussian(x, mean, covariance):
+    m = np.isnan(x)
+    o = ~m
+    conditional_mean = np.array(x, dtype=float)
+    if m.any():
+        gain = covariance[np.ix_(m, o)] @ np.linalg.inv(covariance[np.ix_(o, o)])
+        conditional_mean[m] = mean[m] + gain @ (x[o] - mean[o])
+    return conditional_mean, np.zeros((len(x), len(x)))  # a filled-in row treated as certain
+''', "test_conditional_gaussian_hidden", "not zero (the M-step needs it)"),
+    Mistake("e-step-full-density-with-nan", PS6, "e_step_missing", '''
+def e_step_missing(X, weights, means, covariances):
+    N, D = X.shape
+    K = len(weights)
+    log_joint = np.column_stack([np.log(weights[k]) + gaussian_log_pdf(X, means[k], covariances[k]) for k in range(K)])
+    responsibilities = np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
+    conditional_means, conditional_covariances = np.empty((N, K, D)), np.empty((N, K, D, D))
+    for n in range(N):
+        for k in range(K):
+            conditional_means[n, k], conditional_covariances[n, k] = conditional_gaussian(X[n], means[k], covariances[k])
+    return responsibilities, conditional_means, conditional_covariances
+''', "test_e_step_missing_hidden", "a density of the whole row meets the NaN"),
+    Mistake("e-step-density-of-completed-row", PS6, "e_step_missing", '''
+def e_step_missing(X, weights, means, covariances):
+    N, D = X.shape
+    K = len(weights)
+    log_joint = np.empty((N, K))
+    conditional_means, conditional_covariances = np.empty((N, K, D)), np.empty((N, K, D, D))
+    for n in range(N):
+        for k in range(K):
+            conditional_means[n, k], conditional_covariances[n, k] = conditional_gaussian(X[n], means[k], covariances[k])
+            # the row completed with its conditional mean, under the whole Gaussian
+            log_joint[n, k] = np.log(weights[k]) + gaussian_log_pdf(conditional_means[n, k][None, :], means[k], covariances[k])[0]
+    responsibilities = np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
+    return responsibilities, conditional_means, conditional_covariances
+''', "test_e_step_missing_hidden", "not the density N(xhat | mu, Sigma) of the row completed"),
+    Mistake("e-step-fills-component-means", PS6, "e_step_missing", '''
+def e_step_missing(X, weights, means, covariances):
+    N, D = X.shape
+    K = len(weights)
+    log_joint = np.empty((N, K))
+    conditional_means, conditional_covariances = np.empty((N, K, D)), np.empty((N, K, D, D))
+    for k in range(K):
+        filled = np.where(np.isnan(X), means[k], X)  # a missing entry replaced by the component's mean
+        log_joint[:, k] = np.log(weights[k]) + gaussian_log_pdf(filled, means[k], covariances[k])
+        for n in range(N):
+            conditional_means[n, k], conditional_covariances[n, k] = conditional_gaussian(X[n], means[k], covariances[k])
+    responsibilities = np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
+    return responsibilities, conditional_means, conditional_covariances
+''', "test_e_step_missing_hidden", "filling the missing entries with mu_m and using the whole Sigma"),
+    Mistake("e-step-imputes-column-means", PS6, "e_step_missing", '''
+def e_step_missing(X, weights, means, covariances):
+    N, D = X.shape
+    K = len(weights)
+    imputed = np.where(np.isnan(X), np.nanmean(X, axis=0), X)  # fill the gaps, then the complete-data E-step
+    log_joint = np.column_stack([np.log(weights[k]) + gaussian_log_pdf(imputed, means[k], covariances[k]) for k in range(K)])
+    responsibilities = np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
+    return responsibilities, np.repeat(imputed[:, None, :], K, axis=1), np.zeros((N, K, D, D))
+''', "test_e_step_missing_hidden", "do not fill the missing entries with the column means"),
+    Mistake("e-step-forgets-weights", PS6, "e_step_missing", '''
+def e_step_missing(X, weights, means, covariances):
+    N, D = X.shape
+    K = len(weights)
+    log_density = np.empty((N, K))
+    conditional_means, conditional_covariances = np.empty((N, K, D)), np.empty((N, K, D, D))
+    for n in range(N):
+        o = ~np.isnan(X[n])
+        for k in range(K):
+            log_density[n, k] = gaussian_log_pdf(X[n, o][None, :], means[k][o], covariances[k][np.ix_(o, o)])[0]
+            conditional_means[n, k], conditional_covariances[n, k] = conditional_gaussian(X[n], means[k], covariances[k])
+    responsibilities = np.exp(log_density - logsumexp(log_density, axis=1)[:, None])
+    return responsibilities, conditional_means, conditional_covariances
+''', "test_e_step_missing_hidden", "include the weights pi_k"),
+    Mistake("m-step-forgets-conditional-covariance", PS6, "m_step_missing", '''
+def m_step_missing(X, responsibilities, conditional_means, conditional_covariances):
+    r = responsibilities
+    N_k = r.sum(axis=0)
+    means = np.einsum("nk,nkd->kd", r, conditional_means) / N_k[:, None]
+    deviations = conditional_means - means[None, :, :]
+    covariances = np.einsum("nk,nki,nkj->kij", r, deviations, deviations) / N_k[:, None, None]
+    return N_k / len(X), means, covariances
+''', "test_m_step_missing_hidden", "add the conditional covariances"),
+    Mistake("m-step-divides-by-n", PS6, "m_step_missing", '''
+def m_step_missing(X, responsibilities, conditional_means, conditional_covariances):
+    r = responsibilities
+    N = len(X)
+    N_k = r.sum(axis=0)
+    means = np.einsum("nk,nkd->kd", r, conditional_means) / N_k[:, None]
+    deviations = conditional_means - means[None, :, :]
+    scatter = np.einsum("nk,nki,nkj->kij", r, deviations, deviations) + np.einsum("nk,nkij->kij", r, conditional_covariances)
+    return N_k / N, means, scatter / N
+''', "test_m_step_missing_hidden", "divide by N_k = sum_n r_nk, not by N"),
+    Mistake("m-step-imputes-column-means", PS6, "m_step_missing", '''
+def m_step_missing(X, responsibilities, conditional_means, conditional_covariances):
+    r = responsibilities
+    imputed = np.where(np.isnan(X), np.nanmean(X, axis=0), X)  # the complete-data M-step on mean-imputed data
+    N_k = r.sum(axis=0)
+    means = (r.T @ imputed) / N_k[:, None]
+    covariances = np.array([(r[:, k, None] * (imputed - means[k])).T @ (imputed - means[k]) / N_k[k] for k in range(len(N_k))])
+    return N_k / len(X), means, covariances
+''', "test_m_step_missing_hidden", "not the data with its missing entries filled by column means"),
+    Mistake("m-step-conditional-covariance-unweighted", PS6, "m_step_missing", '''
+def m_step_missing(X, responsibilities, conditional_means, conditional_covariances):
+    r = responsibilities
+    N_k = r.sum(axis=0)
+    means = np.einsum("nk,nkd->kd", r, conditional_means) / N_k[:, None]
+    deviations = conditional_means - means[None, :, :]
+    scatter = np.einsum("nk,nki,nkj->kij", r, deviations, deviations) + conditional_covariances.sum(axis=0)
+    return N_k / len(X), means, scatter / N_k[:, None, None]
+''', "test_m_step_missing_hidden", "not sum_n C_nk"),
+    Mistake("m-step-observed-entries-only", PS6, "m_step_missing", '''
+def m_step_missing(X, responsibilities, conditional_means, conditional_covariances):
+    r = responsibilities
+    N_k = r.sum(axis=0)
+    observed = ~np.isnan(X)
+    means = (r.T @ np.where(observed, X, 0.0)) / (r.T @ observed)  # each coordinate over the rows that have it
+    deviations = conditional_means - means[None, :, :]
+    scatter = np.einsum("nk,nki,nkj->kij", r, deviations, deviations) + np.einsum("nk,nkij->kij", r, conditional_covariances)
+    return N_k / len(X), means, scatter / N_k[:, None, None]
+''', "test_m_step_missing_hidden", "not each coordinate over the rows where it was observed"),
+    Mistake("online-update-swapped-step", PS6, "online_update", '''
+def online_update(statistics, batch_statistics, step):
+    return tuple(step * s + (1 - step) * s_batch for s, s_batch in zip(statistics, batch_statistics))
+''', "test_online_update_hidden", "not step s + (1 - step) s_batch"),
+    Mistake("online-update-no-forgetting", PS6, "online_update", '''
+def online_update(statistics, batch_statistics, step):
+    return tuple(s + step * s_batch for s, s_batch in zip(statistics, batch_statistics))
+''', "test_online_update_hidden", "the statistics grow with every batch"),
+    Mistake("step-size-constant", PS6, "step_size", '''
+def step_size(t, decay=0.6, offset=1.0):
+    if not 0.5 < decay <= 1:
+        raise ValueError(f"decay must be in (0.5, 1]; got {decay}")
+    return 0.05  # a small fixed learning rate
+''', "test_step_size_hidden", "a constant step breaks the Robbins-Monro conditions"),
+    Mistake("step-size-growing", PS6, "step_size", '''
+def step_size(t, decay=0.6, offset=1.0):
+    if not 0.5 < decay <= 1:
+        raise ValueError(f"decay must be in (0.5, 1]; got {decay}")
+    return (t + offset) ** decay
+''', "test_step_size_hidden", "(t + offset)^decay grows"),
+    Mistake("step-size-accepts-slow-decay", PS6, "step_size", '''
+def step_size(t, decay=0.6, offset=1.0):
+    if not 0 < decay <= 1:  # decreasing steps, but not fast enough for the sum of squares
+        raise ValueError(f"decay must be in (0, 1]; got {decay}")
+    return (t + offset) ** -decay
+''', "test_step_size_hidden", "the sum of the squared steps is infinite"),
+    Mistake("step-size-accepts-fast-decay", PS6, "step_size", '''
+def step_size(t, decay=0.6, offset=1.0):
+    if decay <= 0.5:
+        raise ValueError(f"decay must be more than 0.5; got {decay}")
+    return (t + offset) ** -decay
+''', "test_step_size_hidden", "the steps have a finite sum"),
     # ------------------------------------------------------------------ caught by the visible tests' hard cases
     Mistake("kmeans-identical-restarts", PS1, "kmeans", '''
 def kmeans(X, n_clusters, n_init=10, max_iter=100, random_state=None):
