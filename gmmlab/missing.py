@@ -88,6 +88,27 @@ def _observed_log_joint(X, missing, weights, means, covariances):
     return joint + log_weights
 
 
+def _e_step(X, missing, weights, means, covariances):
+    """The observed-data log-likelihood at the parameters, and the E-step's three arrays, in one pass per pattern."""
+    n_samples, n_features = X.shape
+    n_components = weights.shape[0]
+    with np.errstate(divide="ignore"):  # a zero weight is allowed and gives log 0 = -inf
+        log_r = np.zeros((n_samples, n_components)) + np.log(weights)
+    conditional_means = np.repeat(X[:, None, :], n_components, axis=1)
+    conditional_covariances = np.zeros((n_samples, n_components, n_features, n_features))
+    for pattern, rows in _patterns(missing):
+        o = ~pattern
+        X_o = X[np.ix_(rows, o)]
+        for k in range(n_components):
+            log_r[rows, k] += gaussian_log_pdf(X_o, means[k, o], covariances[k][np.ix_(o, o)])
+            if pattern.any():
+                mean_m, covariance_mm = _conditional(X_o, means[k], covariances[k], pattern)
+                conditional_means[np.ix_(rows, [k], pattern)] = mean_m[:, None, :]
+                conditional_covariances[np.ix_(rows, [k], pattern, pattern)] = covariance_mm
+    log_norm = logsumexp(log_r, axis=1, keepdims=True)
+    return float(log_norm.sum()), np.exp(log_r - log_norm), conditional_means, conditional_covariances
+
+
 def observed_log_likelihood(X, weights, means, covariances):
     r"""The observed-data log-likelihood :math:`\sum_n \log\sum_k \pi_k\,\mathcal{N}(\mathbf{x}_{n,o}\mid\boldsymbol\mu_{k,o},\boldsymbol\Sigma_{k,oo})`.
 
@@ -239,20 +260,7 @@ def e_step_missing(X, weights, means, covariances):
     array([0. , 4.5])
     """
     X, missing, weights, means, covariances = _check_incomplete_mixture(X, weights, means, covariances)
-    n_samples, n_features = X.shape
-    n_components = weights.shape[0]
-    log_r = _observed_log_joint(X, missing, weights, means, covariances)
-    responsibilities = np.exp(log_r - logsumexp(log_r, axis=1, keepdims=True))
-    conditional_means = np.repeat(X[:, None, :], n_components, axis=1)
-    conditional_covariances = np.zeros((n_samples, n_components, n_features, n_features))
-    for pattern, rows in _patterns(missing):
-        if not pattern.any():
-            continue
-        for k in range(n_components):
-            mean_m, covariance_mm = _conditional(X[np.ix_(rows, ~pattern)], means[k], covariances[k], pattern)
-            conditional_means[np.ix_(rows, [k], pattern)] = mean_m[:, None, :]
-            conditional_covariances[np.ix_(rows, [k], pattern, pattern)] = covariance_mm
-    return responsibilities, conditional_means, conditional_covariances
+    return _e_step(X, missing, weights, means, covariances)[1:]
 
 
 def m_step_missing(X, responsibilities, conditional_means, conditional_covariances, *, reg_covar=0.0):
@@ -381,20 +389,21 @@ def run_em_missing(X, weights, means, covariances, *, max_iter=100, tol=1e-8, re
     >>> bool(np.all(np.diff(result.log_likelihoods) >= 0))
     True
     """
-    X, _, weights, means, covariances = _check_incomplete_mixture(X, weights, means, covariances)
+    X, missing, weights, means, covariances = _check_incomplete_mixture(X, weights, means, covariances)
     if max_iter < 0:
         raise ValueError(f"max_iter must be non-negative; got {max_iter}")
     history = [(weights, means, covariances)]
-    log_likelihoods = [observed_log_likelihood(X, weights, means, covariances)]
+    # each E-step also gives the observed-data log-likelihood of the parameters it starts from
+    log_likelihood, *expectations = _e_step(X, missing, weights, means, covariances)
+    log_likelihoods = [log_likelihood]
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        weights, means, covariances = m_step_missing(X, *e_step_missing(X, weights, means, covariances),
-                                                     reg_covar=reg_covar)
+        weights, means, covariances = m_step_missing(X, *expectations, reg_covar=reg_covar)
         history.append((weights, means, covariances))
-        log_likelihoods.append(observed_log_likelihood(X, weights, means, covariances))
+        log_likelihood, *expectations = _e_step(X, missing, weights, means, covariances)
+        log_likelihoods.append(log_likelihood)
         if log_likelihoods[-1] - log_likelihoods[-2] < tol:
             converged = True
             break
-    responsibilities = e_step_missing(X, weights, means, covariances)[0]
-    return EMResult(weights, means, covariances, responsibilities, log_likelihoods, history, n_iter, converged)
+    return EMResult(weights, means, covariances, expectations[0], log_likelihoods, history, n_iter, converged)
