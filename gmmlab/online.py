@@ -129,8 +129,8 @@ def step_size(t, decay=0.6, offset=1.0):
     Implements :eq:`eq-inc-step-size`. With the decay :math:`\kappa` in :math:`(1/2, 1]` the steps satisfy the
     Robbins-Monro conditions :eq:`eq-inc-robbins-monro`, :math:`\sum_t\gamma_t = \infty` and
     :math:`\sum_t\gamma_t^2 < \infty`: large enough in total to travel any distance, small enough that the noise of
-    the batches averages out. The same schedule as ``learning_decay`` and ``learning_offset`` of
-    :meth:`gmmlab.GaussianMixture.partial_fit`.
+    the batches averages out. The estimator's ``partial_fit`` uses the same schedule, with ``learning_decay`` and
+    ``learning_offset`` for ``decay`` and ``offset``.
 
     Parameters
     ----------
