@@ -8,11 +8,11 @@ pattern at a time, on all the rows that share it.
 """
 
 import numpy as np
-from scipy.linalg import cho_solve
+from scipy.linalg import cho_solve, solve_triangular
 
 from ._checks import check_covariances, check_data, check_means, check_responsibilities, check_weights, cholesky
 from .em import EMResult, n_k
-from .gaussian import gaussian_log_pdf
+from .gaussian import LOG_2PI, gaussian_log_pdf
 from .likelihood import logsumexp
 
 
@@ -54,26 +54,23 @@ def _check_incomplete_mixture(X, weights, means, covariances):
 
 
 def _patterns(missing):
-    """Yield (missing mask of the pattern, indices of the rows that have it), one pattern at a time."""
+    """[(missing mask of the pattern, indices of the rows that have it)], one entry per pattern."""
     patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    for j, pattern in enumerate(patterns):
-        yield pattern, np.flatnonzero(inverse == j)
+    return [(pattern, np.flatnonzero(inverse == j)) for j, pattern in enumerate(patterns)]
 
 
-def _conditional(X_o, mean, covariance, m):
-    """The conditional Gaussian of the missing coordinates ``m`` given observed values ``X_o`` (one row per point).
+def _conditional(residuals, L, mean, covariance, m):
+    """The conditional Gaussian of the missing coordinates ``m`` given the observed ones (one row per point).
 
-    Returns the conditional means of the missing coordinates, shape (rows, |m|), and their conditional covariance,
-    shape (|m|, |m|), the same for every row of the pattern: :eq:`eq-inc-conditional-gaussian`.
+    ``residuals`` are the rows' observed values minus ``mean[~m]`` and ``L`` the Cholesky factor of the observed block
+    of ``covariance``. Returns the conditional means of the missing coordinates, shape (rows, |m|), and their
+    conditional covariance, shape (|m|, |m|), the same for every row of the pattern: :eq:`eq-inc-conditional-gaussian`.
     """
     o = ~m
-    L = cholesky(covariance[np.ix_(o, o)], what="the observed block of a covariance")
     # Sigma_oo^-1 Sigma_om: the regression of the missing coordinates on the observed ones
     B = cho_solve((L, True), covariance[np.ix_(o, m)])
-    conditional_mean = mean[m] + (X_o - mean[o]) @ B
-    conditional_covariance = covariance[np.ix_(m, m)] - covariance[np.ix_(m, o)] @ B
-    return conditional_mean, conditional_covariance
+    return mean[m] + residuals @ B, covariance[np.ix_(m, m)] - covariance[np.ix_(m, o)] @ B
 
 
 def _observed_log_joint(X, missing, weights, means, covariances):
@@ -88,21 +85,25 @@ def _observed_log_joint(X, missing, weights, means, covariances):
     return joint + log_weights
 
 
-def _e_step(X, missing, weights, means, covariances):
-    """The observed-data log-likelihood at the parameters, and the E-step's three arrays, in one pass per pattern."""
+def _e_step(X, patterns, weights, means, covariances):
+    """The observed-data log-likelihood at the parameters, and the E-step's three arrays, in one pass over the
+    patterns of missing entries (``_patterns(missing)``, computed once by the caller)."""
     n_samples, n_features = X.shape
     n_components = weights.shape[0]
     with np.errstate(divide="ignore"):  # a zero weight is allowed and gives log 0 = -inf
         log_r = np.zeros((n_samples, n_components)) + np.log(weights)
     conditional_means = np.repeat(X[:, None, :], n_components, axis=1)
     conditional_covariances = np.zeros((n_samples, n_components, n_features, n_features))
-    for pattern, rows in _patterns(missing):
+    for pattern, rows in patterns:
         o = ~pattern
-        X_o = X[np.ix_(rows, o)]
         for k in range(n_components):
-            log_r[rows, k] += gaussian_log_pdf(X_o, means[k, o], covariances[k][np.ix_(o, o)])
+            # one Cholesky factor of Sigma_k,oo serves the marginal density (eq-gaussian-log-pdf) and the conditional
+            L = cholesky(covariances[k][np.ix_(o, o)], what=f"the observed block of covariances[{k}]")
+            residuals = X[np.ix_(rows, o)] - means[k, o]
+            z = solve_triangular(L, residuals.T, lower=True)
+            log_r[rows, k] += -0.5 * (o.sum() * LOG_2PI + 2.0 * np.log(np.diag(L)).sum() + np.sum(z**2, axis=0))
             if pattern.any():
-                mean_m, covariance_mm = _conditional(X_o, means[k], covariances[k], pattern)
+                mean_m, covariance_mm = _conditional(residuals, L, means[k], covariances[k], pattern)
                 conditional_means[np.ix_(rows, [k], pattern)] = mean_m[:, None, :]
                 conditional_covariances[np.ix_(rows, [k], pattern, pattern)] = covariance_mm
     log_norm = logsumexp(log_r, axis=1, keepdims=True)
@@ -207,7 +208,8 @@ def conditional_gaussian(x, mean, covariance):
     conditional_mean = X[0].copy()
     conditional_covariance = np.zeros((x.shape[0], x.shape[0]))
     if m.any():
-        mean_m, conditional_covariance[np.ix_(m, m)] = _conditional(X[:, ~m], means[0], covariance, m)
+        L = cholesky(covariance[np.ix_(~m, ~m)], what="the observed block of covariance")
+        mean_m, conditional_covariance[np.ix_(m, m)] = _conditional(X[:, ~m] - means[0, ~m], L, means[0], covariance, m)
         conditional_mean[m] = mean_m[0]
     return conditional_mean, conditional_covariance
 
@@ -260,7 +262,7 @@ def e_step_missing(X, weights, means, covariances):
     array([0. , 4.5])
     """
     X, missing, weights, means, covariances = _check_incomplete_mixture(X, weights, means, covariances)
-    return _e_step(X, missing, weights, means, covariances)[1:]
+    return _e_step(X, _patterns(missing), weights, means, covariances)[1:]
 
 
 def m_step_missing(X, responsibilities, conditional_means, conditional_covariances, *, reg_covar=0.0):
@@ -392,16 +394,17 @@ def run_em_missing(X, weights, means, covariances, *, max_iter=100, tol=1e-8, re
     X, missing, weights, means, covariances = _check_incomplete_mixture(X, weights, means, covariances)
     if max_iter < 0:
         raise ValueError(f"max_iter must be non-negative; got {max_iter}")
+    patterns = _patterns(missing)
     history = [(weights, means, covariances)]
     # each E-step also gives the observed-data log-likelihood of the parameters it starts from
-    log_likelihood, *expectations = _e_step(X, missing, weights, means, covariances)
+    log_likelihood, *expectations = _e_step(X, patterns, weights, means, covariances)
     log_likelihoods = [log_likelihood]
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         weights, means, covariances = m_step_missing(X, *expectations, reg_covar=reg_covar)
         history.append((weights, means, covariances))
-        log_likelihood, *expectations = _e_step(X, missing, weights, means, covariances)
+        log_likelihood, *expectations = _e_step(X, patterns, weights, means, covariances)
         log_likelihoods.append(log_likelihood)
         if log_likelihoods[-1] - log_likelihoods[-2] < tol:
             converged = True
