@@ -16,6 +16,9 @@ _API = {
     "map_em": (["MAPEMResult", "log_prior", "map_m_step", "penalised_log_likelihood", "run_map_em"], []),
     "bernoulli": (["BernoulliEMResult", "bernoulli_e_step", "bernoulli_log_likelihood", "bernoulli_log_pmf",
                    "bernoulli_m_step", "run_bernoulli_em"], []),
+    "missing": (["conditional_gaussian", "e_step_missing", "m_step_missing", "observed_log_likelihood",
+                 "run_em_missing"], []),
+    "online": ([], ["sufficient_statistics", "online_update", "step_size", "parameters_from_statistics"]),
     "gaussian": (["gaussian_log_pdf"], []),
     "likelihood": (["log_joint", "log_likelihood", "logsumexp"], []),
     "kmeans": (["KMeansResult", "assign_clusters", "kmeans", "kmeans_objective", "kmeans_plusplus",
@@ -42,7 +45,7 @@ __version__ = "0.1.0"
 # The teaching modules need only numpy and are imported now (which also keeps gmmlab.kmeans the function, not its
 # module). The rest are imported on first use (PEP 562): the estimator imports scikit-learn, the plots matplotlib,
 # and a script or a grading process that needs neither does not pay for them.
-for _module in ("em", "map_em", "bernoulli", "gaussian", "likelihood", "kmeans", "datasets"):
+for _module in ("em", "map_em", "bernoulli", "missing", "gaussian", "likelihood", "kmeans", "datasets"):
     _names = _API[_module][0]
     globals().update(zip(_names, (getattr(importlib.import_module(f".{_module}", __name__), n) for n in _names)))
 del _module, _names
