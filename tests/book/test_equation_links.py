@@ -84,3 +84,19 @@ def test_the_built_book_shows_the_same_numbers():
         match = re.search(rf'id="equation-{re.escape(label)}"[^>]*>\s*<span class="eqno">\(([\d.]+)\)', text)
         assert match, f"{page}.html has no numbered equation {label}"
         assert match.group(1) == number, f"{page}.html shows {label} as ({match.group(1)}), the sources give ({number})"
+
+
+@pytest.mark.parametrize("folder", ["solutions", "exercises"])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_link_to_the_book_names_one_of_its_pages_and_sections(folder, assignment):
+    """A problem set's links to the book's sections (``<baseurl>book/<page>.html#<section>``) reach a page that
+    exists and, once the book is built, a section of that page: a renamed heading breaks the link silently."""
+    baseurl = config()["html"]["baseurl"]
+    html = REPO / "_build" / "html"
+    built = (html / "book" / "em-in-practice.html").exists()
+    for kind, text in cells(folder, assignment):
+        for page, anchor in re.findall(rf"\]\({re.escape(baseurl)}(book/[a-z0-9-]+)\.html(?:#([A-Za-z0-9_-]+))?\)", text):
+            assert (REPO / f"{page}.md").exists(), f"{folder}/{assignment} links {page}.html, which the book has not"
+            if built and anchor:
+                ids = set(re.findall(r'\bid="([^"]+)"', (html / f"{page}.html").read_text()))
+                assert anchor in ids, f"{folder}/{assignment} links {page}.html#{anchor}, a section the page has not"
