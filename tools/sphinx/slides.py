@@ -275,8 +275,9 @@ def render_deck(app, docname, source):
         if slide.level == 1:
             footer = f"<footer>{licence}</footer>"
         sections.append(
-            f'<section data-book="{chapter.href(anchor)}">\n{heading}\n<div class="slide-body">\n{body}</div>\n'
-            f'<a class="book-link" href="{chapter.href(anchor)}">{html.escape(label)}</a>\n{footer}\n'
+            f'<section data-book="{chapter.href(anchor)}">\n<div class="slide-frame">\n{heading}\n'
+            f'<div class="slide-body">\n{body}</div>\n'
+            f'<a class="book-link" href="{chapter.href(anchor)}">{html.escape(label)}</a>\n{footer}\n</div>\n'
             + (f'<aside class="notes">\n{notes}</aside>\n' if notes else "") + "</section>"
         )
     return PAGE.format(title=html.escape(f"{chapter.title}: lecture slides"), vendor=VENDOR,

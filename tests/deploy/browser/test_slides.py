@@ -58,9 +58,10 @@ MEASURE = """async () => {
     if (slide.scrollHeight > slide.clientHeight + 1 || slide.scrollWidth > slide.clientWidth + 1)
       problems.push(`content ${slide.scrollWidth}x${slide.scrollHeight} scrolls in ${slide.clientWidth}x${slide.clientHeight}`);
     for (const el of slide.querySelectorAll('*')) {
-      if (el.closest('aside.notes')) continue;
+      // speaker notes are not shown; MathJax's assistive MathML is clipped to nothing on purpose
+      if (el.closest('aside.notes, mjx-assistive-mml')) continue;
       const r = el.getBoundingClientRect();
-      if (r.width === 0 && r.height === 0) continue;
+      if (r.width === 0 || r.height === 0) continue;  // nothing shows (MathJax's stretchy-glyph extenders)
       if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) {
         problems.push(`<${el.tagName.toLowerCase()} class="${el.className}"> at ${Math.round(r.left - box.left)},` +
           `${Math.round(r.top - box.top)} to ${Math.round(r.right - box.left)},${Math.round(r.bottom - box.top)} ` +
@@ -174,8 +175,14 @@ def test_math_is_typeset_offline(visits):
 
 
 @cache
+def soup_of(page):
+    """A built page, parsed once (a chapter's page is large)."""
+    return BeautifulSoup(Path(page).resolve().read_text(encoding="utf-8"), "html.parser")
+
+
+@cache
 def ids_of(page):
-    return {tag["id"] for tag in BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select("[id]")}
+    return {tag["id"] for tag in soup_of(page).select("[id]")}
 
 
 def test_every_figure_has_the_books_alt_text_and_image(visits):
@@ -191,10 +198,9 @@ def test_every_figure_has_the_books_alt_text_and_image(visits):
                     problems.append((where, f"image did not load: {image['src']}"))
     # the deck's image is the chapter page's, for the same figure (one file, made by the chapter's code)
     for deck in sorted(DECKS.glob("*.html")):
-        soup = BeautifulSoup(deck.read_text(encoding="utf-8"), "html.parser")
-        for figure in soup.select("figure.book-figure"):
+        for figure in soup_of(deck).select("figure.book-figure"):
             target = urlsplit(figure.select_one("figcaption a")["href"])
-            book = BeautifulSoup((DECKS / target.path).resolve().read_text(encoding="utf-8"), "html.parser")
+            book = soup_of((DECKS / target.path).resolve())
             shown = book.select_one(f"[id='{target.fragment}'] img")
             image = figure.select_one("img")
             if shown is None or (DECKS / image["src"]).resolve() != ((DECKS / target.path).parent / shown["src"]).resolve():
@@ -223,7 +229,7 @@ def test_every_slide_links_to_its_book_section_and_every_link_resolves(site, vis
                 checked += 1
                 if not target.is_file():
                     problems.append((where, f"link {link['raw']} -> missing {target.relative_to(HTML)}"))
-                elif parts.fragment and unquote(parts.fragment) not in ids_of(target):
+                elif parts.fragment and unquote(parts.fragment) not in ids_of(target.resolve()):
                     problems.append((where, f"link {link['raw']} -> no id {parts.fragment} in {target.relative_to(HTML)}"))
     assert checked, "no links to the book at all"
     assert not problems, "broken links:\n" + report(problems)
@@ -232,7 +238,7 @@ def test_every_slide_links_to_its_book_section_and_every_link_resolves(site, vis
 def test_chapter_pages_link_their_deck():
     for source in deck_sources():
         page = HTML / "book" / f"{source.stem}.html"
-        links = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select("p.lecture-slides a")
+        links = soup_of(page).select("p.lecture-slides a")
         assert [a["href"] for a in links] == [f"../slides/{source.stem}.html"], f"{page} does not link its deck"
 
 
@@ -251,7 +257,7 @@ def test_each_handout_has_one_page_per_slide(site, browser, tmp_path):
     try:
         page = context.new_page()
         for deck in sorted(DECKS.glob("*.html")):
-            slides = len(BeautifulSoup(deck.read_text(encoding="utf-8"), "html.parser").select(".slides > section"))
+            slides = len(soup_of(deck).select(".slides > section"))
             pdf = tmp_path / f"{deck.stem}.pdf"
             handouts.print_deck(page, f"{site}slides/{deck.name}", pdf)
             pages = page_count(pdf)
