@@ -21,21 +21,33 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-# what reveal.js does in print mode, and MathJax's typesetting, finished (the math plugin typesets on "ready")
+# Runs in the deck opened with ?print-pdf: waits until reveal.js has laid out a page for every slide (it does so
+# after "ready", so "ready" alone is not enough), MathJax has typeset, and the fonts and figures have loaded.
 READY = """async () => {
-  await new Promise(resolve => Reveal.isReady() ? resolve() : Reveal.on('ready', resolve));
-  if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+  const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+  for (let i = 0; i < 600 && !(window.Reveal && Reveal.isReady()); i++) await sleep(50);
+  for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) await sleep(50);
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  const pages = () => document.querySelectorAll('.reveal .slides .pdf-page').length;
+  for (let i = 0; i < 600 && pages() < Reveal.getTotalSlides(); i++) await sleep(50);
   await document.fonts.ready;
-  return document.querySelectorAll('.reveal .slides .pdf-page').length;
+  await Promise.all(Array.from(document.images).map(img => img.complete ? null
+    : new Promise(resolve => { img.onload = img.onerror = resolve; })));
+  return {pages: pages(), slides: Reveal.getTotalSlides()};
 }"""
 
 
 def print_deck(page, url, path):
-    """Print the deck at ``url`` (served over HTTP) to ``path``; return the number of pages reveal.js laid out."""
+    """Print the deck at ``url`` (served over HTTP) to ``path``; return its number of slides.
+
+    Raises RuntimeError if reveal.js did not lay out exactly one page per slide.
+    """
     page.goto(f"{url}?print-pdf", wait_until="load")
-    pages = page.evaluate(READY)
+    laid_out = page.evaluate(READY)
+    if laid_out["pages"] != laid_out["slides"]:
+        raise RuntimeError(f"{url}: reveal.js laid out {laid_out['pages']} pages for {laid_out['slides']} slides")
     page.pdf(path=str(path), prefer_css_page_size=True, print_background=True)
-    return pages
+    return laid_out["slides"]
 
 
 @contextlib.contextmanager
@@ -76,8 +88,8 @@ def main(site=REPO / "_build" / "html"):
             page = context.new_page()
             for deck in decks:
                 pdf = deck.with_suffix(".pdf")
-                pages = print_deck(page, f"{url}slides/{deck.name}", pdf)
-                print(f"{pdf.relative_to(REPO) if pdf.is_relative_to(REPO) else pdf}: {pages} pages")
+                slides = print_deck(page, f"{url}slides/{deck.name}", pdf)
+                print(f"{pdf.relative_to(REPO) if pdf.is_relative_to(REPO) else pdf}: {slides} slides")
         finally:
             browser.close()
 
