@@ -59,6 +59,7 @@ class Slide:
     line: int
     body: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    notes_line: int = 0
 
 
 def chapters_with_decks(app):
@@ -84,6 +85,7 @@ def split_slides(path):
                 raise SlideError(f"{_shown(path)}:{number}: text before the first heading")
         elif not in_fence and line.strip() == "Note:":
             slides[-1].notes.append("")
+            slides[-1].notes_line = number
         elif slides[-1].notes:
             slides[-1].notes.append(line)
         else:
@@ -268,7 +270,7 @@ def render_deck(app, docname, source):
             heading = f"<h2>{html.escape(title)}</h2>"
             label = f"{chapter.section_number(anchor)} {title} (the book)".strip()
         body = renderer.markdown(slide.body, slide.line + 1)
-        notes = renderer.markdown(slide.notes[1:], slide.line) if slide.notes else ""
+        notes = renderer.markdown(slide.notes[1:], slide.notes_line + 1) if slide.notes else ""
         if slide is slides[-1]:
             notes += problem_sets(chapter)
         footer = ""
@@ -326,8 +328,11 @@ def write_decks(app, exception):
     out = Path(app.outdir) / OUT
     out.mkdir(exist_ok=True)
     (out / "slides.css").write_text((Path(__file__).parent / "static" / "slides.css").read_text())
-    known, problems = set(app.env.found_docs), []
-    for docname, source in chapters_with_decks(app).items():
+    known, problems, decks = set(app.env.found_docs), [], chapters_with_decks(app)
+    for stale in [*out.glob("*.html"), *out.glob("*.pdf")]:  # the deck and handout of a source since removed
+        if f"book/{stale.stem}" not in decks:
+            stale.unlink()
+    for docname, source in decks.items():
         try:
             if docname not in known:
                 raise SlideError(f"{_shown(source)}: no chapter {docname} in the book for this deck")
@@ -355,7 +360,16 @@ def link_deck(app, pagename, templatename, context, doctree):
     context["body"] = re.sub(r"(</h1>)", lambda match: match.group(1) + link, body, count=1)
 
 
+def reread_when_decks_change(app, env, added, changed, removed):
+    """A chapter whose deck was added or removed since the last build is written again, with or without its link."""
+    decks = set(chapters_with_decks(app))
+    before = getattr(env, "gmmlab_slide_decks", None)
+    env.gmmlab_slide_decks = decks
+    return sorted(docname for docname in decks ^ (before or set()) if docname in env.found_docs)
+
+
 def setup(app):
+    app.connect("env-get-outdated", reread_when_decks_change)
     app.connect("html-page-context", link_deck)
     app.connect("build-finished", write_decks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -34,7 +34,7 @@ from browser.kit import HTML, REPO, NetworkGuard, background_server, free_port
 sys.path.insert(0, str(REPO / "tools" / "slides"))
 import handouts  # noqa: E402  (tools/slides/handouts.py)
 
-pytestmark = [pytest.mark.slow(minutes=1), pytest.mark.browser]
+pytestmark = [pytest.mark.slow(minutes=2), pytest.mark.browser]
 
 DECKS = HTML / "slides"
 VIEWPORTS = [(1280, 720), (1920, 1080)]
@@ -48,6 +48,7 @@ MEASURE = """async () => {
   const mathjax = !!(window.MathJax && MathJax.startup && MathJax.startup.promise);
   if (mathjax) await MathJax.startup.promise;
   await document.fonts.ready;
+  Reveal.layout();  // at the window's current size (the test resizes it between measurements)
   const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
   const slides = Reveal.getSlides(), results = [];
   for (let i = 0; i < slides.length; i++) {
@@ -110,26 +111,31 @@ def site():
 
 @pytest.fixture(scope="module")
 def visits(site, browser):
-    """{(deck, viewport): what MEASURE found}, every deck at every viewport, with its errors and blocked requests."""
+    """{(deck, viewport): what MEASURE found}, every deck at every viewport, with its errors and blocked requests.
+
+    Each deck is loaded once and measured at each size in turn (reveal.js scales the slide to the window)."""
     decks = sorted(DECKS.glob("*.html"))
     assert decks, f"no decks in {DECKS}: build the book (make book)"
     results = {}
-    for width, height in VIEWPORTS:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        guard = NetworkGuard().attach(context)
-        try:
-            for deck in decks:
-                page, errors = context.new_page(), []
-                page.on("pageerror", lambda error, e=errors: e.append(str(error)))
-                page.on("console", lambda m, e=errors: m.type == "error" and e.append(m.text))
-                page.on("response", lambda r, e=errors: r.status >= 400 and e.append(f"{r.status} {r.url}"))
-                page.goto(f"{site}slides/{deck.name}", wait_until="load")
+    width, height = VIEWPORTS[0]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    guard = NetworkGuard().attach(context)
+    try:
+        for deck in decks:
+            page, errors = context.new_page(), []
+            page.on("pageerror", lambda error, e=errors: e.append(str(error)))
+            page.on("console", lambda m, e=errors: m.type == "error" and e.append(m.text))
+            page.on("response", lambda r, e=errors: r.status >= 400 and e.append(f"{r.status} {r.url}"))
+            page.goto(f"{site}slides/{deck.name}", wait_until="load")
+            for width, height in VIEWPORTS:
+                page.set_viewport_size({"width": width, "height": height})
                 info = page.evaluate(MEASURE)
-                info["errors"], info["blocked"], guard.blocked = errors, guard.blocked, []
+                info["errors"], info["blocked"] = list(errors), list(guard.blocked)
                 results[deck.stem, f"{width}x{height}"] = info
-                page.close()
-        finally:
-            context.close()
+            guard.blocked = []
+            page.close()
+    finally:
+        context.close()
     return results
 
 
