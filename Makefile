@@ -19,16 +19,17 @@ HUB_TEST_PREFIX := /opt/gmmlab-hub-test
 
 BOOK_SOURCES := _config.yml _toc.yml $(shell find book gmmlab -type f \
 	\( -name '*.md' -o -name '*.ipynb' -o -name '*.py' -o -name '*.bib' -o -name '*.csv' -o -name '*.png' -o -name '*.svg' \) \
-	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
+	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null) $(wildcard slides/*.md)
 
 .PHONY: book test check pytest pdf tex clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check \
-	hub hub-env
+	hub hub-env slides
 
 help:
 	@echo "make book   set up .venv and build the HTML book into _build/html"
 	@echo "make check  the maintainer's first check: gmmlab's own tests and doctests (tests/package), no root, minutes"
 	@echo "make test   set up .venv, build the book (executing every chapter) and its PDF, and run the whole test suite"
 	@echo "make pdf    the whole book as one PDF, _build/latex/gmmlab-book.pdf (installs Debian's TeX Live if missing)"
+	@echo "make slides the lecture decks (slides/*.md, built with the book) and a PDF handout of each, in _build/slides"
 	@echo "make lock   re-resolve requirements/course.in into requirements/lock.txt"
 	@echo "make clean  remove the built book (keeps .venv)"
 	@echo "make browser-check  the browser test of the built book (offline math, widgets, search, links, a11y)"
@@ -56,7 +57,7 @@ $(BOOK): $(SETUP) $(OFFLINE) $(BOOK_SOURCES) $(BOOK_TOOLS)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . -W --keep-going
 	touch $@
 
-test: book pdf pytest
+test: book pdf slides pytest
 
 # The package tier: gmmlab alone (its tests and every module's doctests), no root, no browser, no book build.
 check: $(SETUP)
@@ -90,6 +91,18 @@ $(PDF): $(SETUP) $(BOOK_SOURCES) $(BOOK_TOOLS) | tex
 # thread each, so the two cores are not oversubscribed.
 pytest: $(SETUP) chromium sandbox $(BINDER_SETUP) hub-env
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile --durations=12
+
+# ------------------------------------------------------------------------------------------------ the lecture decks
+# The book's build writes a reveal.js deck per slides/<chapter>.md into _build/html/slides/ (tools/sphinx/slides.py;
+# _build/slides links to it); this adds each deck's PDF handout, one page per slide, printed by Debian's Chromium.
+HANDOUTS := _build/html/slides/.handouts
+
+slides: $(HANDOUTS)
+	@echo "The lecture decks are built: open file://$(CURDIR)/_build/slides/ (a deck and its PDF per chapter)"
+
+$(HANDOUTS): $(BOOK) tools/slides/handouts.py | chromium
+	$(PY) tools/slides/handouts.py
+	touch $@
 
 # ------------------------------------------------------------------------------------------------ JupyterHub
 # One command on a fresh Debian machine, as root: accounts, exchange, formgrader and autograde services, systemd.

@@ -23,6 +23,7 @@ OUTPUT = REPO / "binder" / "requirements.txt"
 # jupytext), a Python kernel, the widgets, and what the chapters and the assignments import.
 TOP_LEVEL = [
     "jupyterlab",
+    "jupyterlab-rise",  # RISE: a chapter's notebook presented as slides, its code run live
     "notebook",
     "jupytext",
     "ipykernel",

@@ -1,4 +1,4 @@
-"""The front-end files the built book serves itself (MathJax, require.js, the Jupyter widget manager).
+"""The front-end files the built book serves itself (MathJax, require.js, the Jupyter widget manager, reveal.js).
 
 The files come from the npm registry: ``make offline-assets`` runs ``npm ci`` here, from the committed
 ``package.json`` and ``package-lock.json``, into ``tools/offline/node_modules`` (ignored by git).
@@ -30,11 +30,15 @@ ASSETS = [
     ("requirejs/require.js", "requirejs/require.js"),
     # embed-amd.js with the font files its CSS refers to (source maps are left out: EXCLUDE)
     ("@jupyter-widgets/html-manager/dist", "html-manager"),
+    # the lecture decks (tools/sphinx/slides.py): reveal.js, its theme's fonts, and its notes and math plugins
+    ("reveal.js/dist", "reveal.js/dist"),
+    ("reveal.js/plugin/notes", "reveal.js/plugin/notes"),
+    ("reveal.js/plugin/math", "reveal.js/plugin/math"),
 ]
 # our own few lines that tell require.js where the widget manager lives (see the file)
 OWN = [(HERE / "widgets-config.js", "widgets-config.js")]
 # Patterns (relative to SITE) that Sphinx leaves out when it copies the site (added to exclude_patterns)
-EXCLUDE = ["_vendor/html-manager/*.map"]
+EXCLUDE = ["_vendor/html-manager/*.map", "_vendor/reveal.js/dist/*.map"]
 
 
 class MissingAssets(RuntimeError):
