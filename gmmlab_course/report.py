@@ -257,8 +257,7 @@ def figures(students, questions, mistakes):
     maximum = max((s.max_score for s in students.values()), default=0.0)
     fig = MplFigure(figsize=(6.4, 3.2), layout="constrained")
     ax = fig.add_subplot()
-    bins = max(int(maximum), 1)
-    ax.hist(graded, bins=bins, range=(0, max(maximum, 1)), color=BAR, edgecolor="white")
+    ax.hist(graded, bins=[b - 0.5 for b in range(int(maximum) + 2)], color=BAR, edgecolor="white")  # a bar per point
     ax.set_xlabel(f"score after late penalty (points, of {maximum:g})")
     ax.set_ylabel("students")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -284,7 +283,7 @@ def figures(students, questions, mistakes):
     ax.set_xlabel("graded students")
     ax.set_ylabel("question (tests)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="lower right", fontsize="small")
+    fig.legend(loc="outside lower center", ncols=3, fontsize="small")
     worst = min(range(len(keys)), key=lambda i: full[i] / max(full[i] + partial[i] + none[i], 1)) if keys else None
     made.append(Figure("questions", fig, "Stacked bars, one per question and kind of test: how many graded students "
                        "got full marks, part of the marks or none." + (

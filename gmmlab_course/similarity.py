@@ -18,10 +18,10 @@ short functions have few ways to be written, and students may legitimately have 
 """
 
 import io
-from itertools import combinations
 from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 from copydetect import CodeFingerprint, compare_files
 
 # copydetect's own defaults: a match must span 25 tokens (noise) and every match of 25 tokens is found (guarantee)
@@ -45,23 +45,52 @@ def fingerprint(code, boilerplate=()):
                            language="python")
 
 
-def compare(answers, boilerplate=""):
-    """Every pair of ``answers`` ({student: code}) that shares any fingerprint, as a :class:`Pair`.
-
-    ``boilerplate`` is code every student was given (starter code, given cells); its fingerprints never count.
-    """
+def fingerprints(answers, boilerplate=""):
+    """{student: fingerprint} of ``answers`` ({student: code}), without the fingerprints of ``boilerplate`` (code every
+    student was given: starter code, given cells)."""
     given = fingerprint(boilerplate).hashes if boilerplate.strip() else set()
-    prints = {student: fingerprint(code, given) for student, code in answers.items()}
-    for a, b in combinations(sorted(prints), 2):
-        if prints[a].hashes.isdisjoint(prints[b].hashes):
-            continue  # nothing in common: no need for copydetect's slices
-        _, shares, slices = compare_files(prints[a], prints[b])
-        yield Pair(a, b, float(min(shares)), tuple(float(s) for s in shares), slices)
+    return {student: fingerprint(code, given) for student, code in answers.items()}
+
+
+def shares(prints):
+    """(students, S): ``S[i, j]`` is the share of student i's code also in student j's, copydetect's similarity
+    (:func:`copydetect.compare_files`: the tokens under i's fingerprints that j shares, over the tokens under all of
+    i's), for every pair at once: one sparse product per student instead of a comparison per pair."""
+    students = sorted(prints)
+    column = {h: n for n, h in enumerate(sorted(set().union(*(prints[s].hashes for s in students))))}
+    rows = [i for i, s in enumerate(students) for _ in prints[s].hashes]
+    has = sparse.csr_matrix((np.ones(len(rows)), (rows, [column[h] for s in students for h in prints[s].hashes])),
+                            shape=(len(students), len(column)))
+    result = np.zeros((len(students), len(students)))
+    for i, student in enumerate(students):
+        p = prints[student]
+        if not p.hash_idx or not p.token_coverage:
+            continue
+        # window[h, t]: token t lies under an occurrence of hash h (each occurrence covers k tokens)
+        pairs = [(column[h], t + offset) for h, ts in p.hash_idx.items() for t in ts for offset in range(p.k)]
+        hashes, tokens = np.array(pairs).T
+        window = sparse.csr_matrix((np.ones(len(pairs)), (hashes, tokens)), shape=(len(column), len(p.filtered_code)))
+        covered = (has @ window) > 0
+        result[i] = covered.getnnz(axis=1) / p.token_coverage
+    return students, result
+
+
+def compare(answers, boilerplate="", at_least=0.0):
+    """The pairs of ``answers`` ({student: code}) whose similarity is at least ``at_least`` (and above 0), as
+    :class:`Pair` with copydetect's own shares and matching passages."""
+    prints = fingerprints(answers, boilerplate)
+    students, share = shares(prints)
+    similarity = np.minimum(share, share.T)
+    for i, j in zip(*np.nonzero(np.triu(similarity >= max(at_least - 1e-9, 1e-12), k=1))):
+        a, b = students[i], students[j]
+        _, exact, slices = compare_files(prints[a], prints[b])
+        if min(exact) >= at_least:
+            yield Pair(a, b, float(min(exact)), tuple(float(s) for s in exact), slices)
 
 
 def similar_pairs(answers, boilerplate="", threshold=DEFAULT_THRESHOLD):
     """The pairs of ``answers`` ({student: code}) whose similarity is at least ``threshold``, most similar first."""
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"the similarity threshold is a share of the code, in (0, 1]; got {threshold!r}")
-    pairs = [pair for pair in compare(answers, boilerplate) if pair.similarity >= threshold]
+    pairs = list(compare(answers, boilerplate, threshold))
     return sorted(pairs, key=lambda pair: (-pair.similarity, pair.first, pair.second))

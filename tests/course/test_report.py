@@ -560,3 +560,18 @@ def test_every_section_is_a_heading_of_the_book_with_its_title():
         chapter_title, ids = _heading_ids(chapter)
         assert anchor in ids, f"{section}: book/{chapter}.md has no heading with the id {anchor}"
         assert title == f"{chapter_title}: {ids[anchor]}", f"{section}: the title should be {chapter_title}: {ids[anchor]}"
+
+
+def test_the_shares_of_all_pairs_at_once_are_copydetects(made):
+    """similarity.shares (one sparse product per student) gives what copydetect's compare_files gives per pair."""
+    from copydetect import compare_files
+
+    students, _ = report.read_class(made["coursedir"], A)
+    prints = similarity.fingerprints({s.id: s.answers for s in students.values() if s.answers.strip()})
+    names, share = similarity.shares(prints)
+    rng = np.random.default_rng(0)
+    for i, j in [(0, 1), *(rng.choice(len(names), 2, replace=False) for _ in range(60))]:
+        _, exact, _ = compare_files(prints[names[i]], prints[names[j]])
+        assert (share[i, j], share[j, i]) == pytest.approx(exact, abs=1e-12)
+    with pytest.raises(ValueError, match="threshold"):
+        similarity.similar_pairs({}, threshold=0)
