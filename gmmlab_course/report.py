@@ -138,7 +138,8 @@ def _read_autograded(student, path, notebook):
             if output.get("ename") == "GradingLimit" and not any(r.startswith("grading stopped") for r in student.reasons):
                 student.reasons.append(f"grading stopped: {text}")
             if is_grade(cell) and not is_solution(cell):
-                # the check's tag is the failure's last line; a tag inside a student's own error text is not one
+                # only the failure's last line, where the checks put the tag (a student's own exception text could
+                # still end with one: the counts guide a lecture, they grade nothing)
                 last = text.rstrip("\n").rsplit("\n", 1)[-1]
                 for name in MISTAKE_TAG.findall(last):
                     student.mistakes.setdefault(name, notebook.question.get(grade_id, grade_id))
@@ -201,21 +202,19 @@ def read_class(coursedir, assignment):
 
 def question_scores(students, notebooks):
     """{(question, kind): (max_score, Counter{score: students})} over the graded students."""
-    table = {}
+    cells = {}
     for notebook in notebooks.values():
         for grade_id, question in notebook.question.items():
-            table.setdefault((question, notebook.kind[grade_id]), [])
+            cells.setdefault((question, notebook.kind[grade_id]), []).append(grade_id)
     result = {}
-    for (question, kind) in table:
-        ids = [g for nb in notebooks.values() for g, q in nb.question.items() if q == question and nb.kind[g] == kind]
+    for key, ids in cells.items():
         counts, maximum = Counter(), 0.0
         for student in students.values():
-            if student.status != GRADED:
-                continue
-            scores = [student.tests[g] for g in ids if g in student.tests]
-            maximum = max(maximum, sum(m or 0.0 for _, m in scores))
-            counts[sum(s or 0.0 for s, _ in scores)] += 1
-        result[(question, kind)] = (maximum, counts)
+            if student.status == GRADED:
+                scores = [student.tests[g] for g in ids if g in student.tests]
+                maximum = max(maximum, sum(m or 0.0 for _, m in scores))
+                counts[sum(s or 0.0 for s, _ in scores)] += 1
+        result[key] = (maximum, counts)
     return result
 
 
