@@ -14,5 +14,7 @@ test cells call), never the reverse. It needs nbgrader: ``pip install "gmmlab[in
 - :mod:`gmmlab_course.export`: grades out (``grades.csv`` with a status, a Canvas gradebook);
 - :mod:`gmmlab_course.manual`: grading written answers from the command line;
 - :mod:`gmmlab_course.parallel`: grading a class on every core;
+- :mod:`gmmlab_course.report`: the class report after grading (scores, named mistakes and their book sections in
+  ``mistakes.toml``, students to look at, similar submissions found by :mod:`gmmlab_course.similarity`);
 - :mod:`gmmlab_course.coursedir`: throwaway course directories, for the tests and the benchmarks.
 """

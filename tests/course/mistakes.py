@@ -4,7 +4,10 @@ Each entry replaces the code of one answer cell (``function``, which is also the
 otherwise correct submission. Autograded, the submission must lose points on ``test`` (a test cell's grade_id)
 and that cell's error must contain ``message``, the hint written for this mistake. In the student's own kernel
 the function's visible test (``test_<function>_visible``) must fail with ``visible`` (``message`` unless given)
-while every other visible test passes, so the student learns what is wrong, in the function that has it.
+while every other visible test passes, so the student learns what is wrong, in the function that has it. Both
+failures end with the line ``[mistake: <name>]`` (``gmmlab.grading.expect(..., mistake=name)``), by which the class
+report counts mistakes; only the refusals of ``gmmlab.grading.graded`` itself (a graded function that calls gmmlab,
+scikit-learn or a banned tool) carry no name, as they come before any check of the test cell runs.
 """
 
 from typing import NamedTuple
@@ -25,8 +28,15 @@ class Mistake(NamedTuple):
     def visible(self):
         return self.shown or self.message
 
+    @property
+    def tagged(self):
+        """Whether the failure names this mistake: all but those ``graded`` refuses before a check runs."""
+        return self.assignment in NAMING and self.name not in REFUSED_BY_GRADED
+
 
 PS1, PS2, PS3, PS4, PS5, PS6 = manifest.names()[:6]  # the course manifest, gmmlab_course/course.toml
+NAMING = {PS1, PS6}  # the problem sets whose checks name their mistakes so far (#24)
+REFUSED_BY_GRADED = {"assign-uses-sklearn", "log-pdf-explicit-inverse", "log-pdf-scipy-stats", "e-step-calls-gmmlab"}
 
 MISTAKES = [
     # ------------------------------------------------------------------ ps1: k-means

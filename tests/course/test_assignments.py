@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from nbgrader.utils import is_grade, is_solution
 
+from gmmlab.grading import MISTAKE_TAG
 from gmmlab_course import coursedir as course
 from gmmlab_course import manifest
 from mistakes import MISTAKES
@@ -150,6 +151,8 @@ def test_each_common_mistake_loses_points_with_its_message(graded, mistake):
     message = course.messages(root, mistake.assignment, mistake.name).get(mistake.test, "")
     assert score < maximum, f"{mistake.name} passed {mistake.test}"
     assert mistake.message in message, f"{mistake.name}: {mistake.test} says {message!r}"
+    if mistake.tagged:  # the class report counts it by this name
+        assert MISTAKE_TAG.findall(message) == [mistake.name], f"{mistake.name}: {mistake.test} names {message!r}"
     # graded as in the student's kernel: the function's visible test loses its point with the same message
     visible = f"test_{mistake.function}_visible"
     message = course.messages(root, mistake.assignment, mistake.name).get(visible, "")

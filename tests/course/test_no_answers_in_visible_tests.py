@@ -150,24 +150,13 @@ def answers_in_view(runs, assignment, defined):
     return found
 
 
-# Test cells written before this scan that still use copies of functions graded in the same problem set as
-# stand-ins (ps1's kmeans test), to be rewritten with tables and precomputed values as ps5's are; the test fails
-# when one of them is fixed, so that it leaves this list, and when any other appears.
-KNOWN = {
-    "ps1-kmeans": {("test_kmeans_visible", "ref_assign", "assign_clusters"),
-                   ("test_kmeans_visible", "ref_update", "update_centers"),
-                   ("test_kmeans_visible", "ref_objective", "kmeans_objective")},
-}
-
-
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_no_visible_test_cell_implements_a_graded_function(runs, assignment):
     _, defined, _ = runs[assignment]
-    found = {(cell, name, target) for cell, name, target, _ in answers_in_view(runs, assignment, defined)}
-    assert found == KNOWN.get(assignment, set()), (
+    found = sorted({(cell, name, target) for cell, name, target, _ in answers_in_view(runs, assignment, defined)})
+    assert not found, (
         f"exercises/{assignment}: visible test cells implement graded functions (answer from tables or precomputed "
-        f"values instead): {sorted(found - KNOWN.get(assignment, set()))}; no longer found: "
-        f"{sorted(KNOWN.get(assignment, set()) - found)}"
+        f"values instead): {found}"
     )
 
 

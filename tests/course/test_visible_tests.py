@@ -3,12 +3,14 @@
 The visible test cells run here in a plain Python namespace, as in a student's own kernel (no sandbox, no
 grader): the solution passes every one, the blank release fails every one with "not implemented yet", and every
 catalogued mistake (tests/course/mistakes.py) fails its own function's visible test with the message written
-for it while the tests of every other function pass, so the student is told what is wrong where it is wrong.
+for it, and with the mistake's name on the last line for the class report, while the tests of every other function
+pass, so the student is told what is wrong where it is wrong.
 """
 
 import pytest
 from nbgrader.utils import is_solution
 
+from gmmlab.grading import MISTAKE_TAG
 from gmmlab_course import coursedir as course
 from mistakes import MISTAKES
 
@@ -34,6 +36,8 @@ def test_each_mistake_fails_its_own_visible_test_with_its_message(mistake):
     own = f"test_{mistake.function}_visible"
     assert own in errors, f"{mistake.name} passes {own}"
     assert mistake.visible in errors[own], f"{mistake.name}: {own} says {errors[own]!r}"
+    if mistake.tagged:
+        assert MISTAKE_TAG.findall(errors[own]) == [mistake.name], f"{mistake.name}: {own} names {errors[own]!r}"
     # the hidden-test cells of the student version only fetch the function, whose checks may already object
     elsewhere = {name for name in errors if not name.startswith(f"test_{mistake.function}_")}
     assert not elsewhere, f"{mistake.name} is also reported elsewhere: {errors}"
