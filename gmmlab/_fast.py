@@ -28,7 +28,15 @@ iteration falls back to the two-pass update, so the result always matches the te
 
 import numpy as np
 
-from ._covariances import NK_FLOOR, estimate_parameters, finish_covariances, log_det_cholesky, log_gaussian_prob, whiten
+from ._covariances import (
+    NK_FLOOR,
+    estimate_parameters,
+    factor_triangles,
+    finish_covariances,
+    log_det_cholesky,
+    log_gaussian_prob,
+    whiten,
+)
 from .gaussian import LOG_2PI
 from .likelihood import logsumexp
 
@@ -98,13 +106,16 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, ce
     centred = np.empty((K, min(rows, N), D))
     # Component-major (K, rows): the max and the sum over components are then fast reductions over axis 0.
     log_prob = np.empty((K, min(rows, N)))
+    whitened = np.empty((min(rows, N), D))  # scratch for the triangular products of full and tied
+    triangles = factor_triangles(prec_chol, covariance_type) or [None]
+    triangles = triangles * K if covariance_type in ("tied", "diag", "spherical") else triangles
     for start in range(0, N, rows):
         block = X[start : start + rows]
         B = block.shape[0]
         diff, weighted = centred[:, :B], log_prob[:, :B]
         for k in range(K):
             np.subtract(block, means[k], out=diff[k])
-            y = whiten(diff[k], prec_chol, covariance_type, k)
+            y = whiten(diff[k], prec_chol, covariance_type, k, out=whitened[:B], triangle=triangles[k])
             weighted[k] = np.einsum("ij,ij->i", y, y)
         weighted *= -0.5
         weighted += constant[:, None]
