@@ -670,7 +670,8 @@ def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar)
     labelled k: the same estimates as ``estimate_parameters`` with one-hot responsibilities (each
     component's own rows, centred moments), at the cost of one pass over the data instead of products with an
     (N, K) matrix of zeros and ones: the labels are sorted once (stably, so each component's rows keep their
-    order), and each component's rows are gathered by index and centred in place."""
+    order), and each component's rows are gathered by index into one buffer and centred there (fresh
+    arrays of that size would each cost their page faults)."""
     D = X.shape[1]
     full = covariance_type in ("full", "tied")  # each component's own moments, pooled by finish_covariances
     counts = np.bincount(labels, minlength=n_components)
@@ -678,10 +679,15 @@ def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar)
     means = np.zeros((n_components, D))
     own = np.zeros((n_components, D, D) if full else (n_components, D))
     ones = np.ones(counts.max())
+    buffer = np.empty((counts.max(), D))
     order = np.argsort(labels, kind="stable")
     ends = np.cumsum(counts)
     for k in np.flatnonzero(counts):
-        diff = X[order[ends[k] - counts[k] : ends[k]]].astype(np.float64, copy=False)
+        diff, rows = buffer[: counts[k]], order[ends[k] - counts[k] : ends[k]]
+        if X.dtype == np.float64:
+            np.take(X, rows, axis=0, out=diff, mode="clip")  # "raise" would copy through a temporary
+        else:  # take cannot cast
+            diff[...] = X[rows]
         means[k] = ones[: counts[k]] @ diff / nk[k]
         diff -= means[k]
         if full:
