@@ -45,6 +45,7 @@ def as_full(covariances, covariance_type, K, D):
 def test_fused_iteration_equals_e_step_then_m_step(covariance_type, block_entries, path, monkeypatch):
     monkeypatch.setattr(_fast, "BLOCK_ENTRIES", block_entries)
     monkeypatch.setattr(_fast, "FEATURE_BLOCK_ENTRIES", block_entries)
+    monkeypatch.setattr(_fast, "MIN_FEATURE_ROWS", 1)
     if path == "centred":  # any spread is too much for the natural parameters
         monkeypatch.setattr(_fast, "MAX_SPREAD_RATIO", 0.0)
     calls = []
