@@ -27,6 +27,7 @@ iteration falls back to the two-pass update, so the result always matches the te
 """
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from ._covariances import (
     NK_FLOOR,
@@ -80,11 +81,17 @@ def normalise_log_joint(log_joint):
     return float(np.sum(np.log(norm)) + np.sum(peak))
 
 
+# Created on first use, when numpy's and scipy's BLAS libraries are loaded.
+_THREADPOOLS = []
+
+
 def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, centre=None):
     """Run one E-step and one M-step.
 
     ``centre`` is ``data_centre(X)``, which a caller iterating on the same data computes once; None computes it
-    here.
+    here. BLAS runs on one thread meanwhile (as scikit-learn's k-means limits it): the products are per block
+    of rows, too small for BLAS's threads to pay for starting and joining at every call, and on a busy machine
+    they cost far more (``benchmarks/recorded/gaussian_mixture-default-threads.txt``).
 
     Returns
     -------
@@ -92,6 +99,18 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, ce
         Average log-likelihood of ``X`` under the parameters *before* the update (scikit-learn's lower bound).
     weights, means, covariances : the updated parameters
     """
+    with one_blas_thread():
+        return _blocked_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, centre)
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (see :func:`em_iteration`)."""
+    if not _THREADPOOLS:
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
+
+
+def _blocked_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, centre):
     if covariance_type != "full" or NATURAL_FULL_COMPONENTS_PER_FEATURE * means.shape[0] >= X.shape[1]:
         updated = _natural_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, centre or data_centre(X))
         if updated is not None:
@@ -186,18 +205,24 @@ class Centre:
     @property
     def scatter(self):
         if self._scatter is None:
-            X, D = self._X, self._X.shape[1]
-            rows = max(1, FEATURE_BLOCK_ENTRIES // D)
-            self._scatter = np.zeros((D, D))
-            for start in range(0, X.shape[0], rows):
-                block = X[start : start + rows] - self.mean
-                self._scatter += block.T @ block
+            with one_blas_thread():
+                self._scatter = self._scatter_about_mean()
         return self._scatter
+
+    def _scatter_about_mean(self):
+        X, D = self._X, self._X.shape[1]
+        rows = max(1, FEATURE_BLOCK_ENTRIES // D)
+        scatter = np.zeros((D, D))
+        for start in range(0, X.shape[0], rows):
+            block = X[start : start + rows] - self.mean
+            scatter += block.T @ block
+        return scatter
 
 
 def data_centre(X):
-    """The data's :class:`Centre`."""
-    return Centre(X)
+    """The data's :class:`Centre` (its passes over blocks of rows on one BLAS thread, as the iteration's)."""
+    with one_blas_thread():
+        return Centre(X)
 
 
 def _quadratic_size(covariance_type, D):

@@ -198,3 +198,20 @@ def test_checked_factors_fail_and_succeed_as_check_then_factor():
         checked_precisions_cholesky(collapsed, "full", floor, 0.0)
     assert str(ours.value) == str(expected.value)
     assert "component 1 " in str(ours.value)
+
+
+def test_the_iteration_runs_blas_on_one_thread_and_restores_the_callers_threads(monkeypatch):
+    # Its products are per block of rows: BLAS threads would start and join at every call.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"}
+
+    seen = []
+    original = _fast._blocked_iteration
+    monkeypatch.setattr(_fast, "_blocked_iteration", lambda *a: seen.append(blas_threads()) or original(*a))
+    X, weights, means, covariances = problem()
+    with threadpool_limits(limits=2, user_api="blas"):
+        _fast.em_iteration(X, weights, means, precisions_cholesky(covariances, "full"), "full", 1e-6)
+        assert blas_threads() == {2}
+    assert seen == [{1}]
