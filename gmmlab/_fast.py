@@ -85,6 +85,13 @@ def normalise_log_joint(log_joint):
 _THREADPOOLS = []
 
 
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (see :func:`em_iteration`)."""
+    if not _THREADPOOLS:
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
+
+
 def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, centre=None):
     """Run one E-step and one M-step.
 
@@ -101,13 +108,6 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, ce
     """
     with one_blas_thread():
         return _blocked_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, centre)
-
-
-def one_blas_thread():
-    """A context in which BLAS runs on one thread (see :func:`em_iteration`)."""
-    if not _THREADPOOLS:
-        _THREADPOOLS.append(ThreadpoolController())
-    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
 
 
 def _blocked_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, centre):
