@@ -6,6 +6,7 @@ precision for a tight cluster far from the origin.
 """
 
 import numpy as np
+from scipy.linalg.blas import dtrmm
 
 from .gaussian import LOG_2PI
 
@@ -252,6 +253,56 @@ def check_not_degenerate(covariances, covariance_type, variance_floor, reg_covar
         raise ValueError(SINGULAR_MESSAGE.format(k=int(bad[0]), reg_covar=reg_covar))
 
 
+def checked_precisions_cholesky(covariances, covariance_type, variance_floor, reg_covar):
+    r""":func:`check_not_degenerate`, then :func:`precisions_cholesky`: the same result and the same error, but the
+    eigenvalues of full and tied covariances are computed only when a cheap bound cannot rule a collapse out.
+
+    The smallest variance of a covariance :math:`\boldsymbol\Sigma_k` (with ``reg_covar``, :eq:`eq-reg-covar`)
+    is the inverse of its precision's largest eigenvalue, which is at most the precision's trace, the sum
+    of the factor's squares: when every ``1 / trace`` is above ``variance_floor``, no component is
+    degenerate.
+
+    Parameters
+    ----------
+    covariances : ndarray
+        Covariances in the shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+    variance_floor : float
+        The smallest variance (eigenvalue, for full and tied) that counts as non-degenerate.
+    reg_covar : float
+        Only quoted in the error message.
+
+    Returns
+    -------
+    ndarray
+        The precision Cholesky factors, in the shape of ``covariances``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_not_degenerate` and then :func:`precisions_cholesky` raise it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> checked_precisions_cholesky(np.array([[[4.0, 0.0], [0.0, 0.25]]]), "full", 1e-12, 0.0)[0]
+    array([[0.5, 0. ],
+           [0. , 2. ]])
+    """
+    if covariance_type not in ("full", "tied"):
+        check_not_degenerate(covariances, covariance_type, variance_floor, reg_covar)
+        return precisions_cholesky(covariances, covariance_type, reg_covar)
+    try:
+        prec_chol = precisions_cholesky(covariances, covariance_type, reg_covar)
+    except ValueError:
+        check_not_degenerate(covariances, covariance_type, variance_floor, reg_covar)  # its message first
+        raise
+    if not np.all(1.0 / np.sum(prec_chol**2, axis=(-2, -1)) > variance_floor):
+        check_not_degenerate(covariances, covariance_type, variance_floor, reg_covar)
+    return prec_chol
+
+
 def precisions_from_cholesky(prec_chol, covariance_type):
     r"""The precision matrices :math:`\boldsymbol\Lambda = \mathbf{P}\mathbf{P}^\top` (or vectors) from their Cholesky factors.
 
@@ -352,7 +403,41 @@ def log_det_cholesky(prec_chol, covariance_type, n_features):
     return n_features * np.log(prec_chol)
 
 
-def whiten(diff, prec_chol, covariance_type, k):
+def factor_triangles(prec_chol, covariance_type):
+    r"""Which triangle each precision factor fills, so that :func:`whiten` multiplies by the triangle only.
+
+    The quadratic form of :eq:`eq-gaussian-log-pdf` is :math:`\lVert(\mathbf{x}-\boldsymbol\mu_k)\mathbf{P}_k\rVert^2`
+    with a triangular factor :math:`\mathbf{P}_k`: upper as :func:`precisions_cholesky` makes it, lower when
+    it comes from ``precisions_init`` (as scikit-learn makes it).
+
+    Parameters
+    ----------
+    prec_chol : ndarray
+        Precision Cholesky factors in the shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        The covariance structure.
+
+    Returns
+    -------
+    list or None
+        ``"upper"``, ``"lower"`` or None (neither) per component (one entry for tied); None for diag and
+        spherical.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> factor_triangles(np.array([[[1.0, 2.0], [0.0, 3.0]], [[1.0, 0.0], [2.0, 3.0]]]), "full")
+    ['upper', 'lower']
+    """
+    if covariance_type not in ("full", "tied"):
+        return None
+    factors = prec_chol if covariance_type == "full" else prec_chol[None]
+    return [
+        "upper" if not np.any(np.tril(f, -1)) else "lower" if not np.any(np.triu(f, 1)) else None for f in factors
+    ]
+
+
+def whiten(diff, prec_chol, covariance_type, k, *, out=None, triangle=None):
     r"""Map centred data by component k's precision factor, so squared row norms are Mahalanobis terms.
 
     The rows of the result have squared norms
@@ -369,6 +454,11 @@ def whiten(diff, prec_chol, covariance_type, k):
         The covariance structure.
     k : int
         The component whose factor to use (ignored for tied, whose factor is shared).
+    out : ndarray of shape (N, D), float64 and C-contiguous, optional
+        Scratch for the result (full and tied): with ``triangle``, the product is then BLAS's triangular
+        one, in place, half the multiplications of a dense product.
+    triangle : {"upper", "lower"}, optional
+        The triangle the factor fills (:func:`factor_triangles`).
 
     Returns
     -------
@@ -380,12 +470,18 @@ def whiten(diff, prec_chol, covariance_type, k):
     >>> import numpy as np
     >>> whiten(np.array([[2.0, 2.0]]), np.array([0.5]), "spherical", 0)  # Sigma = 4 I: one unit each way
     array([[1., 1.]])
+    >>> factor = np.array([[[0.5, 1.0], [0.0, 2.0]]])
+    >>> whiten(np.array([[2.0, 1.0]]), factor, "full", 0, out=np.empty((1, 2)), triangle="upper")
+    array([[1., 4.]])
     """
-    if covariance_type == "full":
-        return diff @ prec_chol[k]
-    if covariance_type == "tied":
-        return diff @ prec_chol
-    return diff * prec_chol[k]
+    if covariance_type not in ("full", "tied"):
+        return diff * prec_chol[k]
+    factor = prec_chol[k] if covariance_type == "full" else prec_chol
+    if out is None or triangle is None:
+        return diff @ factor
+    out[...] = diff
+    # (diff @ factor)^T = factor^T diff^T, computed in the Fortran view of out's rows
+    return dtrmm(1.0, factor, out.T, side=0, lower=triangle == "lower", trans_a=1, overwrite_b=1).T
 
 
 def log_gaussian_prob(X, means, prec_chol, covariance_type):

@@ -27,8 +27,17 @@ iteration falls back to the two-pass update, so the result always matches the te
 """
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
-from ._covariances import NK_FLOOR, estimate_parameters, finish_covariances, log_det_cholesky, log_gaussian_prob, whiten
+from ._covariances import (
+    NK_FLOOR,
+    estimate_parameters,
+    factor_triangles,
+    finish_covariances,
+    log_det_cholesky,
+    log_gaussian_prob,
+    whiten,
+)
 from .gaussian import LOG_2PI
 from .likelihood import logsumexp
 
@@ -52,6 +61,11 @@ NATURAL_FULL_COMPONENTS_PER_FEATURE = 6
 # Entries (features x rows) per block of the natural-parameter iteration: about 1 MB, which stays in cache.
 FEATURE_BLOCK_ENTRIES = 1 << 17
 
+# ...but at least this many rows: full covariances form their D (D + 1) / 2 quadratic features with one numpy
+# call per feature row, which a block of few rows does not amortise (measured on one thread at D = 64, 1e4
+# points: 61 rows per block took 67 ms per iteration with K = 10, 256 rows 51 ms).
+MIN_FEATURE_ROWS = 256
+
 
 def normalise_log_joint(log_joint):
     """Turn a block of log pi_k + log N(x_n | mu_k, Sigma_k), shape (K, B), into responsibilities in place.
@@ -67,11 +81,24 @@ def normalise_log_joint(log_joint):
     return float(np.sum(np.log(norm)) + np.sum(peak))
 
 
+# Created on first use, when numpy's and scipy's BLAS libraries are loaded.
+_THREADPOOLS = []
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (see :func:`em_iteration`)."""
+    if not _THREADPOOLS:
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
+
+
 def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, centre=None):
     """Run one E-step and one M-step.
 
     ``centre`` is ``data_centre(X)``, which a caller iterating on the same data computes once; None computes it
-    here.
+    here. BLAS runs on one thread meanwhile (as scikit-learn's k-means limits it): the products are per block
+    of rows, too small for BLAS's threads to pay for starting and joining at every call, and on a busy machine
+    they cost far more (``benchmarks/recorded/gaussian_mixture-default-threads.txt``).
 
     Returns
     -------
@@ -79,6 +106,11 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, ce
         Average log-likelihood of ``X`` under the parameters *before* the update (scikit-learn's lower bound).
     weights, means, covariances : the updated parameters
     """
+    with one_blas_thread():
+        return _blocked_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, centre)
+
+
+def _blocked_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, centre):
     if covariance_type != "full" or NATURAL_FULL_COMPONENTS_PER_FEATURE * means.shape[0] >= X.shape[1]:
         updated = _natural_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, centre or data_centre(X))
         if updated is not None:
@@ -98,13 +130,16 @@ def em_iteration(X, weights, means, prec_chol, covariance_type, reg_covar, *, ce
     centred = np.empty((K, min(rows, N), D))
     # Component-major (K, rows): the max and the sum over components are then fast reductions over axis 0.
     log_prob = np.empty((K, min(rows, N)))
+    whitened = np.empty((min(rows, N), D))  # scratch for the triangular products of full and tied
+    triangles = factor_triangles(prec_chol, covariance_type) or [None]
+    triangles = triangles * K if covariance_type in ("tied", "diag", "spherical") else triangles
     for start in range(0, N, rows):
         block = X[start : start + rows]
         B = block.shape[0]
         diff, weighted = centred[:, :B], log_prob[:, :B]
         for k in range(K):
             np.subtract(block, means[k], out=diff[k])
-            y = whiten(diff[k], prec_chol, covariance_type, k)
+            y = whiten(diff[k], prec_chol, covariance_type, k, out=whitened[:B], triangle=triangles[k])
             weighted[k] = np.einsum("ij,ij->i", y, y)
         weighted *= -0.5
         weighted += constant[:, None]
@@ -170,18 +205,24 @@ class Centre:
     @property
     def scatter(self):
         if self._scatter is None:
-            X, D = self._X, self._X.shape[1]
-            rows = max(1, FEATURE_BLOCK_ENTRIES // D)
-            self._scatter = np.zeros((D, D))
-            for start in range(0, X.shape[0], rows):
-                block = X[start : start + rows] - self.mean
-                self._scatter += block.T @ block
+            with one_blas_thread():
+                self._scatter = self._scatter_about_mean()
         return self._scatter
+
+    def _scatter_about_mean(self):
+        X, D = self._X, self._X.shape[1]
+        rows = max(1, FEATURE_BLOCK_ENTRIES // D)
+        scatter = np.zeros((D, D))
+        for start in range(0, X.shape[0], rows):
+            block = X[start : start + rows] - self.mean
+            scatter += block.T @ block
+        return scatter
 
 
 def data_centre(X):
-    """The data's :class:`Centre`."""
-    return Centre(X)
+    """The data's :class:`Centre` (its passes over blocks of rows on one BLAS thread, as the iteration's)."""
+    with one_blas_thread():
+        return Centre(X)
 
 
 def _quadratic_size(covariance_type, D):
@@ -230,7 +271,7 @@ def natural_statistics(X, theta, centre, covariance_type="full"):
     K, F = theta.shape
     n_quadratic = _quadratic_size(covariance_type, D)
     offsets = np.concatenate([[0], np.cumsum(np.arange(D, 0, -1))])
-    rows = max(1, FEATURE_BLOCK_ENTRIES // F)
+    rows = max(MIN_FEATURE_ROWS, FEATURE_BLOCK_ENTRIES // F)
     features = np.empty((F, min(rows, N)))
     features[-1] = 1.0
     log_prob = np.empty((K, min(rows, N)))

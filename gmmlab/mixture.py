@@ -18,6 +18,7 @@ from ._covariances import (
     COVARIANCE_TYPES,
     NK_FLOOR,
     check_not_degenerate,
+    checked_precisions_cholesky,
     covariances_from_cholesky,
     estimate_parameters,
     finish_covariances,
@@ -659,8 +660,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
             lower_bounds.append(lower_bound)
             try:
-                check_not_degenerate(covariances, self.covariance_type, self._variance_floor, self.reg_covar)
-                prec_chol = precisions_cholesky(covariances, self.covariance_type, self.reg_covar)
+                prec_chol = checked_precisions_cholesky(
+                    covariances, self.covariance_type, self._variance_floor, self.reg_covar
+                )
             except ValueError as collapse:
                 warnings.warn(
                     f"EM stopped at iteration {n_iter} of initialization {init}: {collapse} The parameters "
@@ -891,18 +893,32 @@ def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar)
     """The M-step for hard (0 or 1) responsibilities from a clustering, component k owning the rows
     labelled k: the same estimates as ``estimate_parameters`` with one-hot responsibilities (each
     component's own rows, centred moments), at the cost of one pass over the data instead of products with an
-    (N, K) matrix of zeros and ones."""
+    (N, K) matrix of zeros and ones: the labels are sorted once (stably, so each component's rows keep their
+    order), and each component's rows are gathered by index into one buffer and centred there (fresh
+    arrays of that size would each cost their page faults)."""
     D = X.shape[1]
     full = covariance_type in ("full", "tied")  # each component's own moments, pooled by finish_covariances
     counts = np.bincount(labels, minlength=n_components)
     nk = counts + NK_FLOOR
     means = np.zeros((n_components, D))
     own = np.zeros((n_components, D, D) if full else (n_components, D))
+    ones = np.ones(counts.max())
+    buffer = np.empty((counts.max(), D))
+    order = np.argsort(labels, kind="stable")
+    ends = np.cumsum(counts)
     for k in np.flatnonzero(counts):
-        rows = X[labels == k].astype(np.float64, copy=False)
-        means[k] = np.ones(counts[k]) @ rows / nk[k]
-        diff = rows - means[k]
-        own[k] = diff.T @ diff / nk[k] if full else np.ones(counts[k]) @ (diff * diff) / nk[k]
+        diff, rows = buffer[: counts[k]], order[ends[k] - counts[k] : ends[k]]
+        if X.dtype == np.float64:
+            np.take(X, rows, axis=0, out=diff, mode="clip")  # "raise" would copy through a temporary
+        else:  # take cannot cast
+            diff[...] = X[rows]
+        means[k] = ones[: counts[k]] @ diff / nk[k]
+        diff -= means[k]
+        if full:
+            own[k] = diff.T @ diff / nk[k]
+        else:
+            diff *= diff
+            own[k] = ones[: counts[k]] @ diff / nk[k]
     return nk / nk.sum(), means, finish_covariances(own, nk, covariance_type, reg_covar)
 
 

@@ -5,7 +5,14 @@ import pytest
 
 import gmmlab
 from gmmlab import _fast
-from gmmlab._covariances import estimate_parameters, precisions_cholesky
+from gmmlab._covariances import (
+    check_not_degenerate,
+    checked_precisions_cholesky,
+    estimate_parameters,
+    factor_triangles,
+    precisions_cholesky,
+    whiten,
+)
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -45,6 +52,7 @@ def as_full(covariances, covariance_type, K, D):
 def test_fused_iteration_equals_e_step_then_m_step(covariance_type, block_entries, path, monkeypatch):
     monkeypatch.setattr(_fast, "BLOCK_ENTRIES", block_entries)
     monkeypatch.setattr(_fast, "FEATURE_BLOCK_ENTRIES", block_entries)
+    monkeypatch.setattr(_fast, "MIN_FEATURE_ROWS", 1)
     if path == "centred":  # any spread is too much for the natural parameters
         monkeypatch.setattr(_fast, "MAX_SPREAD_RATIO", 0.0)
     calls = []
@@ -159,3 +167,51 @@ def test_full_covariances_with_few_components_in_many_dimensions_take_the_centre
     w, m, c = gmmlab.m_step(X, gmmlab.e_step(X, weights, means, covariances), reg_covar=1e-6)
     for ours, teaching in zip(updated, (w, m, c)):
         np.testing.assert_allclose(ours, teaching, rtol=1e-10)
+
+
+@pytest.mark.parametrize("triangle", ["upper", "lower", None])
+def test_triangular_whitening_equals_the_dense_product(triangle):
+    # precisions_cholesky gives upper factors, precisions_init lower ones; any other matrix takes the dense product.
+    rng = np.random.default_rng(3)
+    factor = rng.normal(size=(1, 5, 5))
+    factor = {"upper": np.triu(factor), "lower": np.tril(factor), None: factor}[triangle]
+    diff = rng.normal(size=(40, 5))
+    assert factor_triangles(factor, "full") == [triangle]
+    ours = whiten(diff, factor, "full", 0, out=np.empty((40, 5)), triangle=triangle)
+    np.testing.assert_allclose(ours, diff @ factor[0], rtol=1e-13, atol=1e-13)
+
+
+def test_checked_factors_fail_and_succeed_as_check_then_factor():
+    X, _, _, covariances = problem(D=3, K=4)
+    floor = 1e-12
+    np.testing.assert_array_equal(
+        checked_precisions_cholesky(covariances, "full", floor, 0.0), precisions_cholesky(covariances, "full")
+    )
+    # Component 1 collapsed below the floor but still factorable, component 3 not positive definite: the check
+    # names component 1 first, as check_not_degenerate does before any factorisation.
+    collapsed = covariances.copy()
+    collapsed[1] = 1e-14 * np.eye(3)
+    collapsed[3] = -np.eye(3)
+    with pytest.raises(ValueError) as expected:
+        check_not_degenerate(collapsed, "full", floor, 0.0)
+    with pytest.raises(ValueError) as ours:
+        checked_precisions_cholesky(collapsed, "full", floor, 0.0)
+    assert str(ours.value) == str(expected.value)
+    assert "component 1 " in str(ours.value)
+
+
+def test_the_iteration_runs_blas_on_one_thread_and_restores_the_callers_threads(monkeypatch):
+    # Its products are per block of rows: BLAS threads would start and join at every call.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"}
+
+    seen = []
+    original = _fast._blocked_iteration
+    monkeypatch.setattr(_fast, "_blocked_iteration", lambda *a: seen.append(blas_threads()) or original(*a))
+    X, weights, means, covariances = problem()
+    with threadpool_limits(limits=2, user_api="blas"):
+        _fast.em_iteration(X, weights, means, precisions_cholesky(covariances, "full"), "full", 1e-6)
+        assert blas_threads() == {2}
+    assert seen == [{1}]
