@@ -335,6 +335,19 @@ def check_autograde(m, out, student):
     assert not (m.root / "autograded" / "erin" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
 
 
+def check_report(m, out, student):
+    report = m.root / "reports" / ASSIGNMENT
+    assert "<script" not in (report / "report.html").read_text()
+    with open(report / "students.csv") as handle:
+        rows = {r["student_id"]: r for r in csv.DictReader(handle)}
+    assert rows["erin"]["status"] == "not graded" and float(rows["carol"]["seconds_late"]) > 0, rows
+    # their written answers are not graded yet: no score, as the export gives none (see check_export)
+    assert {rows[r]["status"] for r in ["alice", "dave"]} == {"needs manual grading"}, rows
+    with open(report / "attention.csv") as handle:
+        attention = {r["student_id"] for r in csv.DictReader(handle)}
+    assert {"erin", "carol"} <= attention, attention
+
+
 def check_manual(m, out, student):
     assert re.search(r"alice\s+ps4-em\s+written_collapse", out) and re.search(r"bob\s+ps4-em\s+written_collapse", out)
     with m.gradebook() as gb:
@@ -419,6 +432,7 @@ CHECKS = {
     "instructors-hand-placed": check_hand_placed,
     "instructors-zip-collect": check_zip_collect,
     "instructors-autograde": check_autograde,
+    "instructors-report": check_report,
     "instructors-manual": check_manual,
     "instructors-feedback": check_feedback,
     "instructors-fetch-feedback": check_fetch_feedback,
