@@ -35,7 +35,7 @@ class Mistake(NamedTuple):
 
 
 PS1, PS2, PS3, PS4, PS5 = manifest.names()[:5]  # the course manifest, gmmlab_course/course.toml
-NAMING = {PS1}  # the problem sets whose checks name their mistakes so far (#24)
+NAMING = {PS1, PS2}  # the problem sets whose checks name their mistakes so far (#24)
 REFUSED_BY_GRADED = {"assign-uses-sklearn", "log-pdf-explicit-inverse", "log-pdf-scipy-stats", "e-step-calls-gmmlab"}
 
 
@@ -208,6 +208,22 @@ def gaussian_mle(X):
 def gaussian_mle(X):
     return X.mean(axis=0), X.T @ X / X.shape[0]
 ''', "test_gaussian_mle_hidden", "centre the data"),
+    Mistake("log-pdf-wrong-sign", PS2, "gaussian_log_pdf", '''
+def gaussian_log_pdf(X, mean, covariance):
+    D = X.shape[1]
+    L = np.linalg.cholesky(covariance)
+    z = solve_triangular(L, (X - mean).T, lower=True)
+    return 0.5 * (D * np.log(2 * np.pi) + 2 * np.sum(np.log(np.diag(L))) + np.sum(z**2, axis=0))
+''', "test_gaussian_log_pdf_hidden", "a log-density is -1/2 [ ... ]: check the signs"),
+    Mistake("likelihood-mean", PS2, "gmm_log_likelihood", '''
+def gmm_log_likelihood(X, weights, means, covariances):
+    log_joint = np.stack([np.log(weights[k]) + gaussian_log_pdf(X, means[k], covariances[k]) for k in range(len(weights))], axis=1)
+    return float(np.mean(logsumexp(log_joint, axis=1)))
+''', "test_gmm_log_likelihood_hidden", "sum the log-densities of all N points, not their mean"),
+    Mistake("mle-variances-only", PS2, "gaussian_mle", '''
+def gaussian_mle(X):
+    return X.mean(axis=0), np.diag(X.var(axis=0))
+''', "test_gaussian_mle_hidden", "the covariance has off-diagonal entries too"),
     # ------------------------------------------------------------------ ps3: E- and M-steps
     Mistake("e-step-not-normalised", PS3, "e_step", '''
 def e_step(X, weights, means, covariances):
