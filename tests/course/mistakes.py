@@ -35,7 +35,7 @@ class Mistake(NamedTuple):
 
 
 PS1, PS2, PS3, PS4, PS5 = manifest.names()[:5]  # the course manifest, gmmlab_course/course.toml
-NAMING = {PS1, PS2, PS3}  # the problem sets whose checks name their mistakes so far (#24)
+NAMING = {PS1, PS2, PS3, PS4}  # the problem sets whose checks name their mistakes so far (#24)
 REFUSED_BY_GRADED = {"assign-uses-sklearn", "log-pdf-explicit-inverse", "log-pdf-scipy-stats", "e-step-calls-gmmlab"}
 
 
