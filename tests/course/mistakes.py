@@ -6,8 +6,9 @@ and that cell's error must contain ``message``, the hint written for this mistak
 the function's visible test (``test_<function>_visible``) must fail with ``visible`` (``message`` unless given)
 while every other visible test passes, so the student learns what is wrong, in the function that has it. Both
 failures end with the line ``[mistake: <name>]`` (``gmmlab.grading.expect(..., mistake=name)``), by which the class
-report counts mistakes; only the refusals of ``gmmlab.grading.graded`` itself (a graded function that calls gmmlab,
-scikit-learn or a banned tool) carry no name, as they come before any check of the test cell runs.
+report counts mistakes (a banned tool's entry in ``graded(..., banned=)`` names it too); only the refusal of a graded
+function that calls gmmlab or scikit-learn carries no name, as ``gmmlab.grading.graded`` refuses it for any function,
+before any check of the test cell runs.
 """
 
 from typing import NamedTuple
@@ -30,13 +31,12 @@ class Mistake(NamedTuple):
 
     @property
     def tagged(self):
-        """Whether the failure names this mistake: all but those ``graded`` refuses before a check runs."""
-        return self.assignment in NAMING and self.name not in REFUSED_BY_GRADED
+        """Whether the failure names this mistake: all but calls of gmmlab or scikit-learn, which ``graded`` refuses."""
+        return self.name not in REFUSED_BY_GRADED
 
 
 PS1, PS2, PS3, PS4, PS5, PS6 = manifest.names()[:6]  # the course manifest, gmmlab_course/course.toml
-NAMING = {PS1, PS6}  # the problem sets whose checks name their mistakes so far (#24)
-REFUSED_BY_GRADED = {"assign-uses-sklearn", "log-pdf-explicit-inverse", "log-pdf-scipy-stats", "e-step-calls-gmmlab"}
+REFUSED_BY_GRADED = {"assign-uses-sklearn", "e-step-calls-gmmlab"}
 
 MISTAKES = [
     # ------------------------------------------------------------------ ps1: k-means
@@ -207,6 +207,22 @@ def gaussian_mle(X):
 def gaussian_mle(X):
     return X.mean(axis=0), X.T @ X / X.shape[0]
 ''', "test_gaussian_mle_hidden", "centre the data"),
+    Mistake("log-pdf-wrong-sign", PS2, "gaussian_log_pdf", '''
+def gaussian_log_pdf(X, mean, covariance):
+    D = X.shape[1]
+    L = np.linalg.cholesky(covariance)
+    z = solve_triangular(L, (X - mean).T, lower=True)
+    return 0.5 * (D * np.log(2 * np.pi) + 2 * np.sum(np.log(np.diag(L))) + np.sum(z**2, axis=0))
+''', "test_gaussian_log_pdf_hidden", "a log-density is -1/2 [ ... ]: check the signs"),
+    Mistake("likelihood-mean", PS2, "gmm_log_likelihood", '''
+def gmm_log_likelihood(X, weights, means, covariances):
+    log_joint = np.stack([np.log(weights[k]) + gaussian_log_pdf(X, means[k], covariances[k]) for k in range(len(weights))], axis=1)
+    return float(np.mean(logsumexp(log_joint, axis=1)))
+''', "test_gmm_log_likelihood_hidden", "sum the log-densities of all N points, not their mean"),
+    Mistake("mle-variances-only", PS2, "gaussian_mle", '''
+def gaussian_mle(X):
+    return X.mean(axis=0), np.diag(X.var(axis=0))
+''', "test_gaussian_mle_hidden", "the covariance has off-diagonal entries too"),
     # ------------------------------------------------------------------ ps3: E- and M-steps
     Mistake("e-step-not-normalised", PS3, "e_step", '''
 def e_step(X, weights, means, covariances):
@@ -602,6 +618,34 @@ def log_prior(weights, covariances, alpha, Psi, nu):
                   - (nu + D + 1) / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(Psi @ np.linalg.inv(Sigma)) / 2)
     return float(total)
 ''', "test_log_prior_hidden", "pi_k^(alpha - 1), not pi_k^alpha"),
+    Mistake("log-prior-no-dirichlet-term", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy import stats
+    return float(sum(stats.invwishart(df=nu, scale=Psi).logpdf(Sigma) for Sigma in covariances))
+''', "test_log_prior_hidden", "add the Dirichlet log density of the weights, log Dir(pi | alpha)"),
+    Mistake("log-prior-no-dirichlet-constant", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy.special import multigammaln
+    K, D = len(weights), Psi.shape[0]
+    total = (alpha - 1) * np.sum(np.log(weights))
+    for Sigma in covariances:
+        total += (nu / 2 * np.linalg.slogdet(Psi)[1] - nu * D / 2 * np.log(2) - multigammaln(nu / 2, D)
+                  - (nu + D + 1) / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(Psi @ np.linalg.inv(Sigma)) / 2)
+    return float(total)
+''', "test_log_prior_hidden", "include the normalising constants of both densities"),
+    Mistake("log-prior-no-wishart-constant", PS5, "log_prior", '''
+def log_prior(weights, covariances, alpha, Psi, nu):
+    from scipy.special import gammaln
+    K = len(weights)
+    total = gammaln(K * alpha) - K * gammaln(alpha) + (alpha - 1) * np.sum(np.log(weights))
+    for Sigma in covariances:
+        total += -(nu + Psi.shape[0] + 1) / 2 * np.linalg.slogdet(Sigma)[1] - np.trace(Psi @ np.linalg.inv(Sigma)) / 2
+    return float(total)
+''', "test_log_prior_hidden", "include the normalising constants of both densities"),
+    Mistake("penalised-forgets-log-likelihood", PS5, "penalised_log_likelihood", '''
+def penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu):
+    return log_prior(weights, covariances, alpha, Psi, nu)
+''', "test_penalised_log_likelihood_hidden", "the penalised objective includes the log-likelihood"),
     Mistake("penalised-forgets-prior", PS5, "penalised_log_likelihood", '''
 def penalised_log_likelihood(X, weights, means, covariances, alpha, Psi, nu):
     return log_likelihood(X, weights, means, covariances)

@@ -16,7 +16,7 @@ from nbgrader.utils import is_grade, is_solution
 from gmmlab.grading import MISTAKE_TAG
 from gmmlab_course import coursedir as course
 from gmmlab_course import manifest
-from mistakes import MISTAKES
+from mistakes import MISTAKES, REFUSED_BY_GRADED
 
 pytestmark = [pytest.mark.slow(minutes=3.5), pytest.mark.root]
 
@@ -114,6 +114,7 @@ def test_the_catalogue_covers_every_assignment():
     assert len(MISTAKES) >= 50
     assert {m.assignment for m in MISTAKES} == set(ASSIGNMENTS)
     assert len({m.name for m in MISTAKES}) == len(MISTAKES)
+    assert REFUSED_BY_GRADED <= {m.name for m in MISTAKES}  # the entries whose failures carry no name
     for mistake in MISTAKES:
         ids = {course.grade_id(c) for c in notebook("solutions", mistake.assignment).cells}
         assert mistake.function in ids and mistake.test in ids, mistake.name
