@@ -154,16 +154,24 @@ def title_start(title):
 
 
 @pytest.fixture(scope="module")
-def html_boxes():
-    """(kind, number, title) of every numbered theorem, lemma and exercise of the HTML book, in order."""
+def html_pages():
+    """Every page of the HTML book, parsed once: {document: BeautifulSoup}."""
     from bs4 import BeautifulSoup
 
-    boxes = []
+    parsed = {}
     for document in toc_documents():
         page = HTML / f"{document}.html"
         if not page.is_file():
             pytest.fail(f"no HTML book at {page}: run `make book` (make test does)")
-        soup = BeautifulSoup(page.read_text(), "html.parser")
+        parsed[document] = BeautifulSoup(page.read_text(), "html.parser")
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def html_boxes(html_pages):
+    """(kind, number, title) of every numbered theorem, lemma and exercise of the HTML book, in order."""
+    boxes = []
+    for soup in html_pages.values():
         for title in soup.select("div.admonition > p.admonition-title"):
             match = NUMBERED_TITLE.match(" ".join(title.get_text().split()))
             if match:
@@ -183,13 +191,10 @@ def test_theorems_and_exercises_are_numbered_as_in_the_html(pdf_text, html_boxes
     assert not by_section, f"numbered by section, unlike the HTML: {by_section[:5]}"
 
 
-def test_equations_are_numbered_as_in_the_html():
+def test_equations_are_numbered_as_in_the_html(html_pages):
     """Every labelled equation has in the PDF (LaTeX's number, read from the .aux) the number the HTML shows."""
-    from bs4 import BeautifulSoup
-
     html_numbers = {}
-    for document in toc_documents():
-        soup = BeautifulSoup((HTML / f"{document}.html").read_text(), "html.parser")
+    for document, soup in html_pages.items():
         for equation in soup.select("div.math[id^=equation-]"):
             number = equation.select_one("span.eqno").get_text().strip().rstrip("#").strip("()")
             html_numbers[(document, equation["id"].removeprefix("equation-"))] = number
