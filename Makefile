@@ -84,6 +84,8 @@ tex:
 $(PDF): $(SETUP) $(BOOK_SOURCES) $(BOOK_TOOLS) | tex
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --builder pdflatex
 	@test -s $@ || { echo "error: jupyter-book reported success but wrote no $@"; exit 1; }
+	# every HTML page's footer links the PDF at the site's root (tools/sphinx/book_html.py)
+	mkdir -p _build/html && cp $@ _build/html/gmmlab-book.pdf
 	touch $@
 
 # The whole suite, browser tests included: they need Chromium and the Binder environment (both made once).

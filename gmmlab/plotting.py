@@ -147,7 +147,9 @@ def plot_responsibilities(X, responsibilities, ax=None, **scatter_kwargs):
     """Scatter the data, each point's colour the responsibility-weighted mix of the component colours.
 
     A point owned by one component takes that component's colour; a point shared half and half takes the
-    blend. 1-D data is drawn along the horizontal axis.
+    blend. Each point also takes the marker of the component most responsible for it (``MARKERS[k]``), so
+    the components stay apart in greyscale, where colours of similar lightness look the same. 1-D data is
+    drawn along the horizontal axis.
 
     Parameters
     ----------
@@ -159,7 +161,8 @@ def plot_responsibilities(X, responsibilities, ax=None, **scatter_kwargs):
     ax : matplotlib Axes, optional
         The Axes to draw on; the current Axes by default.
     **scatter_kwargs : dict
-        Passed to ``ax.scatter`` (the marker size ``s`` is 12 unless given); not ``c``, which this sets.
+        Passed to ``ax.scatter`` (the marker size ``s`` is 12 unless given); not ``c`` or ``marker``, which
+        this sets.
 
     Returns
     -------
@@ -172,7 +175,10 @@ def plot_responsibilities(X, responsibilities, ax=None, **scatter_kwargs):
     colours = np.clip(resp @ component_colors(resp.shape[1]), 0, 1)
     y = X[:, 1] if X.shape[1] > 1 else np.zeros(X.shape[0])
     scatter_kwargs.setdefault("s", 12)
-    ax.scatter(X[:, 0], y, c=colours, **scatter_kwargs)
+    owner = resp.argmax(axis=1)
+    for k in np.unique(owner):
+        members = owner == k
+        ax.scatter(X[members, 0], y[members], c=colours[members], marker=MARKERS[k % len(MARKERS)], **scatter_kwargs)
     return ax
 
 

@@ -51,3 +51,13 @@ def test_every_page_states_the_licence(page):
     assert any(href and href.endswith("/LICENSE") for href in links)
     text = " ".join(footer.get_text() for footer in footers)
     assert "CC BY 4.0" in text and "MIT" in text
+
+
+@pytest.mark.parametrize("page", ALL_PAGES, ids=lambda p: p.relative_to(HTML).as_posix())
+def test_every_page_links_the_pdf(page):
+    """The footer links the PDF edition at the site's root, where `make pdf` copies it (tools/sphinx/book_html.py)."""
+    if page.name == "index.html" and page.parent == HTML:
+        pytest.skip("the root index.html only redirects to the first page")
+    links = [a["href"] for a in soup(page).select("footer .gmmlab-pdf-link a[href]")]
+    assert len(links) == 1, links
+    assert (page.parent / links[0]).resolve() == (HTML / "gmmlab-book.pdf").resolve(), links[0]

@@ -12,9 +12,60 @@ def test_points_take_the_colour_of_their_responsibilities():
     X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
     resp = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     ax = gmmlab.plot_responsibilities(X, resp, ax=plt.figure().gca())
-    colours = ax.collections[0].get_facecolors()[:, :3]
+    points = np.concatenate([c.get_offsets() for c in ax.collections])
+    colours = np.concatenate([c.get_facecolors()[:, :3] for c in ax.collections])[np.argsort(points[:, 0])]
     c0, c1 = np.array(to_rgb(gmmlab.plotting.PALETTE[0])), np.array(to_rgb(gmmlab.plotting.PALETTE[1]))
     np.testing.assert_allclose(colours, [c0, c1, (c0 + c1) / 2], atol=1e-6)
+
+
+def grey(rgb):
+    """Lightness of colours as greyscale printing shows it (Rec. 709 luma), in [0, 1]."""
+    return np.asarray(rgb)[..., :3] @ [0.2126, 0.7152, 0.0722]
+
+
+def marker_of(collection):
+    return tuple(np.round(collection.get_paths()[0].vertices, 3).ravel())
+
+
+def assert_apart_in_greyscale(ax, X, owner):
+    """Points of different components (owner[n]) differ in greyscale: by marker, or by at least 0.15 in grey."""
+    looks = {}
+    for collection in ax.collections:
+        for point, face in zip(collection.get_offsets(), collection.get_facecolors()):
+            # 1-D data is drawn along the horizontal axis
+            n = int(np.flatnonzero(np.all(np.isclose(X[:, :2], point[: X.shape[1]]), axis=1))[0])
+            looks.setdefault(owner[n], set()).add((marker_of(collection), round(float(grey(face)), 2)))
+    assert len(looks) >= 3
+    for k in looks:
+        for j in looks:
+            if k < j:
+                for marker_k, grey_k in looks[k]:
+                    for marker_j, grey_j in looks[j]:
+                        assert marker_k != marker_j or abs(grey_k - grey_j) >= 0.15, (k, j, grey_k, grey_j)
+
+
+def test_components_stay_apart_in_greyscale():
+    """Blue and green of the palette are nearly the same grey (0.41 and 0.44): the markers tell them apart."""
+    greys = grey([to_rgb(c) for c in gmmlab.plotting.PALETTE[:3]])
+    assert abs(greys[0] - greys[2]) < 0.15  # why colour alone is not enough
+    X, labels = gmmlab.three_clusters(random_state=0)
+    ax = gmmlab.plot_responsibilities(X, np.eye(3)[labels], ax=plt.figure().gca())
+    assert_apart_in_greyscale(ax, X, labels)
+
+
+@pytest.mark.parametrize("dimension", [1, 2])
+def test_the_stepper_stays_readable_in_greyscale(dimension):
+    """The EM stepper's frames (gmmlab.widgets.draw_iteration): its points, by their most responsible component."""
+    if dimension == 1:  # the chapter's 1-D stepper: the textbook example
+        X, start = gmmlab.textbook_example()
+    else:
+        X, _ = gmmlab.three_clusters(random_state=0)
+        X = X[::10]
+        start = (np.full(3, 1 / 3), X[[0, 1, 2]], np.stack([np.cov(X.T)] * 3))
+    run = gmmlab.run_em(X, *start, max_iter=20)
+    data_ax, _ = gmmlab.widgets.draw_iteration(plt.figure().gca(), X, run, len(run.history) - 1)
+    owner = gmmlab.e_step(X, *run.history[-1]).argmax(axis=1)
+    assert_apart_in_greyscale(data_ax, X, owner)
 
 
 def test_ellipses_follow_the_covariance():

@@ -64,9 +64,16 @@ def bound_line(ax):
     return line.get_xdata(), line.get_ydata()
 
 
-def point_colours(ax):
-    (points,) = ax.collections
-    return points.get_facecolors()[:, :3], points.get_offsets()
+def point_colours(ax, responsibilities):
+    """The points' colours and positions, in the order of the data: plot_responsibilities draws one collection
+    per most responsible component (with that component's marker), in the order of the components."""
+    owner = responsibilities.argmax(axis=1)
+    drawn = np.concatenate([np.flatnonzero(owner == k) for k in np.unique(owner)])
+    assert len(ax.collections) == len(np.unique(owner))
+    colours = np.concatenate([points.get_facecolors()[:, :3] for points in ax.collections])
+    offsets = np.concatenate([points.get_offsets() for points in ax.collections])
+    in_data_order = np.argsort(drawn)
+    return colours[in_data_order], offsets[in_data_order]
 
 
 # ------------------------------------------------------------------------------------------ 2-D
@@ -99,8 +106,8 @@ def test_slider_redraws_2d(stepper_2d, clusters, iteration):
     np.testing.assert_allclose(widths, expected)
 
     # Points are coloured by the responsibilities under these parameters.
-    colours, offsets = point_colours(data_ax)
     responsibilities = gmmlab.e_step(X, weights, means, covariances)
+    colours, offsets = point_colours(data_ax, responsibilities)
     np.testing.assert_allclose(offsets, X)
     np.testing.assert_allclose(colours, np.clip(responsibilities @ component_colors(3), 0, 1), atol=1e-12)
 
@@ -165,10 +172,10 @@ def test_slider_redraws_1d(stepper_1d, iteration):
         np.testing.assert_allclose(weights, [0.29, 0.29, 0.42], atol=0.005)
         np.testing.assert_allclose(run.log_likelihoods[1], -14.4, atol=0.05)
 
-    colours, offsets = point_colours(data_ax)
+    responsibilities = gmmlab.e_step(X, *run.history[iteration])
+    colours, offsets = point_colours(data_ax, responsibilities)
     np.testing.assert_allclose(offsets[:, 0], X[:, 0])
     np.testing.assert_allclose(offsets[:, 1], 0)
-    responsibilities = gmmlab.e_step(X, *run.history[iteration])
     np.testing.assert_allclose(colours, np.clip(responsibilities @ component_colors(3), 0, 1), atol=1e-12)
 
     xs, ys = bound_line(bound_ax)

@@ -12,8 +12,11 @@ result in a browser.
   to reach WCAG AA contrast, keeps display equations inside the text column (a wide one scrolls in its own
   box, never the page, and fades out where it is cut), gives the header's controls a visible keyboard focus,
   narrows the boxes' margins on phones, and lets figures grow to their natural size. ``static/book_html.js``
-  opens a figure at full size on a click, and gives a formula cut by its box the Tab stop the keyboard needs
-  to scroll it (MathJax keeps the others out of the Tab order, ``_config.yml``).
+  opens a figure at full size on a click, gives a formula cut by its box the Tab stop the keyboard needs
+  to scroll it (MathJax keeps the others out of the Tab order, ``_config.yml``), and keeps raw TeX and
+  button labels out of the search's snippets. On phones, code names in tables are not broken mid-word.
+* Every page's footer links the PDF edition, ``gmmlab-book.pdf`` at the site's root, where ``make pdf`` copies
+  it from ``_build/latex``.
 * The vendored MathJax and widget manager (``tools/offline/assets.py``) are served by Sphinx itself, through
   ``html_extra_path``, so every HTML build of the book is complete.
 """
@@ -45,6 +48,16 @@ def _unique_scripts(app, pagename, templatename, context, doctree):
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
+PDF_NAME = "gmmlab-book.pdf"
+
+
+def _pdf_link(app, pagename, templatename, context, doctree):
+    """Adds the link to the PDF edition to the footer (the theme's ``extra_footer``), relative to the page."""
+    href = context["pathto"](PDF_NAME, 1)
+    link = f'<p class="gmmlab-pdf-link">The whole book as one PDF, to print: <a href="{href}">{PDF_NAME}</a> (A4).</p>'
+    context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + link
+
+
 def _add_static(app):
     if app.builder.format != "html":
         return
@@ -63,4 +76,5 @@ def setup(app):
     app.connect("builder-inited", _add_static)
     # late, after myst-nb, sphinx.ext.mathjax and the theme have added their scripts to the page
     app.connect("html-page-context", _unique_scripts, priority=900)
+    app.connect("html-page-context", _pdf_link)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -17,7 +17,8 @@ with ``python -m http.server`` on 127.0.0.1, visits every page once in Debian's 
 * axe-core finds no serious or critical accessibility violation, at 390 and 1280 px;
 * at 390, 800 and 1280 px the menu button opens the chapter list and a chapter is reachable from it, with one
   search button in sight; no page scrolls sideways; at 1280 px no display equation is wider than its box;
-* at 390 px every display equation that scrolls fades out at its cut edge and keeps its number in sight;
+* at 390 px every display equation that scrolls fades out at its cut edge and keeps its number in sight, and
+  code names in tables are not broken mid-word;
 * the Tab key reaches every header control (menu, launch, repository, download), which then shows a focus
   ring, and stops at no formula but one that scrolls in its box (to scroll it);
 * every figure is SVG or has at least twice the pixels it is shown at;
@@ -146,6 +147,13 @@ COLLECT = r"""() => {
         mathTabStops: formulas().filter(f => f.stop && !f.scrolls).map(f => f.text),
         mathScrollNoStop: formulas().filter(f => f.scrolls && !f.stop).map(f => f.text),
         mathScrolls: formulas().filter(f => f.scrolls).length,
+        // code names in tables (not the index's) laid out on more than one line although their text has no
+        // break point (a space, a - or /, or before an opening bracket): broken mid-word
+        tableCode: document.querySelectorAll('.bd-content table:not(.indextable) code.literal').length,
+        tableCodeBroken: Array.from(document.querySelectorAll('.bd-content table:not(.indextable) code.literal'))
+            .filter(c => Array.from(c.getClientRects()).filter(r => r.width > 0).length > 1
+                         && !/[\s\/(\[-]/.test(c.textContent.trim()))
+            .map(c => c.textContent.trim()),
         rawTex: rawTex,
         mathCount: math.length,
         mathUntypeset: math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.trim().slice(0, 120)),
@@ -375,6 +383,19 @@ def test_search_finds_responsibilities(site, guarded_context):
     assert not errors, errors
     if (HTML / "book" / "responsibilities.html").is_file():
         assert any("book/responsibilities.html" in href for href in results), results
+    # The snippets under the results are the pages' text, without raw TeX and without the labels of the
+    # pages' buttons (static/book_html.js).
+    page.wait_for_function("() => document.querySelectorAll('#search-results ul.search li p.context').length >= 3")
+    snippets = page.eval_on_selector_all("#search-results ul.search li p.context", "ps => ps.map(p => p.textContent)")
+    tex = [text for text in snippets if re.search(r"\\[A-Za-z]{2,}|\\[()\[\]]", text)]
+    assert not tex, f"raw TeX in search snippets: {tex[:2]}"
+    interface = [label for label in SEARCH_INTERFACE for text in snippets if label in text]
+    assert not interface, f"button labels in search snippets: {sorted(set(interface))}"
+
+
+# Labels of the controls on every page (the theme's header buttons, myst-nb's toggles of hidden code)
+SEARCH_INTERFACE = ("Show code cell", "Hide code cell", "Fullscreen mode", "Print to PDF", "Launch", "Download source",
+                    "Repository", "Open issue", "Toggle")
 
 
 def test_launch_and_download_buttons(crawl, site):
@@ -512,6 +533,15 @@ def test_scrolling_display_equations_show_a_cue_and_keep_their_number_on_a_phone
             problems.append((page, f"its number {number['text']} is out of sight: {eq['equation']} ({number})"))
     problems += [(page, f"fits but is faded ({eq['fade']}): {eq['equation']}") for page, eq in fitting if eq["faded"]]
     assert not problems, "display equations on a phone:\n" + report(problems)
+
+
+def test_code_names_in_tables_are_not_broken_mid_word_on_a_phone(narrow_crawls):
+    """At 390 px the introduction's and the instructors' tables keep each code name whole (a table too wide
+    scrolls in its box), rather than breaking `n_components` or `nbgrader_config.py` mid-word."""
+    pages = narrow_crawls[390]
+    assert sum(info["tableCode"] for info in pages.values()) >= 20, "no code in tables at 390 px?"
+    problems = {page: info["tableCodeBroken"] for page, info in pages.items() if info["tableCodeBroken"]}
+    assert not problems, "code names broken mid-word at 390 px:\n" + report(problems.items())
 
 
 def test_only_formulas_that_scroll_are_tab_stops(crawl, narrow_crawls):

@@ -48,3 +48,21 @@ document.addEventListener("DOMContentLoaded", () => {
     frame = requestAnimationFrame(update);
   });
 })();
+
+// Search snippets are the text of a page around the words found (Sphinx's searchtools.js, Search.htmlToText,
+// reads the page's HTML as served): formulas came out as raw TeX, and the header's buttons, the toggles of
+// hidden code and the page's side and foot navigation as their labels. Formulas become an ellipsis, and the
+// page's controls are left out, before Sphinx takes the text. Patched once the page's scripts have run, before
+// the search (which waits for the search index) reads any page.
+document.addEventListener("DOMContentLoaded", () => {
+  if (typeof Search === "undefined" || typeof Search.htmlToText !== "function") return;
+  const pageToText = Search.htmlToText;
+  const controls = ".bd-header-article, .bd-sidebar-secondary, .prev-next-area, .bd-footer-article, " +
+    "button, summary, .headerlink";
+  Search.htmlToText = (htmlString, anchor) => {
+    const html = new DOMParser().parseFromString(htmlString, "text/html");
+    html.querySelectorAll(controls).forEach((element) => element.remove());
+    html.querySelectorAll("span.math, div.math").forEach((formula) => formula.replaceWith(" … "));
+    return pageToText(html.documentElement.outerHTML, anchor);
+  };
+});
