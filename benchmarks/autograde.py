@@ -39,7 +39,7 @@ from gmmlab_course import coursedir as course
 from gmmlab_course import manifest
 
 RECORD = Path(__file__).resolve().parent / "recorded" / "autograde.txt"
-CPU_HEADER = f"{'assignment':<16} {'CPU s/submission':>17} {'fixed CPU s/run':>16}"
+CPU_HEADER = f"{'assignment':<20} {'CPU s/submission':>17} {'fixed CPU s/run':>16}"
 # the last column: every assignment measured, for a class of 200
 CLASS_HEADER = f"{'jobs':<6} {'class wall s':>12} {'submissions/min':>16} {'200 students, min':>19}"
 
@@ -108,7 +108,7 @@ def main():
             many = cpu_of_grading(tmp / f"{assignment}-n", assignment, args.students)
             per = (many - one) / (args.students - 1)
             fixed[assignment] = one - per
-            report(f"{assignment:<16} {per:>17.2f} {one - per:>16.2f}")
+            report(f"{assignment:<20} {per:>17.2f} {one - per:>16.2f}")
         if args.class_size > 0:
             report()
             report(CLASS_HEADER)
