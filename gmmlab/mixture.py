@@ -531,11 +531,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """One step of online EM on a batch of points (see *Online EM* in the class's docstring).
 
         The batch's E-step gives its averaged sufficient statistics; the running ones move towards them by
-        :math:`\\gamma_t` = ``(t + learning_offset) ** -learning_decay``, and the parameters are
-        their M-step (:eq:`eq-weight-update`, :eq:`eq-mean-update`, :eq:`eq-covariance-update`, with
-        ``reg_covar``, :eq:`eq-reg-covar`). The first call (on an unfitted model) initialises the parameters
-        from its batch first. A component that collapses on a batch (a singular covariance) gets a
-        ``ConvergenceWarning`` and the step is skipped.
+        :math:`\\gamma_t` = ``(t + learning_offset) ** -learning_decay`` (:eq:`eq-inc-online-update`,
+        :eq:`eq-inc-step-size`), and the parameters are their M-step (:eq:`eq-weight-update`,
+        :eq:`eq-mean-update`, :eq:`eq-covariance-update`, with ``reg_covar``, :eq:`eq-reg-covar`). The first call
+        (on an unfitted model) initialises the parameters from its batch first. A component that collapses on a
+        batch (a singular covariance) gets a ``ConvergenceWarning`` and the step is skipped.
+
+        Online EM assumes every batch is a random sample of the same distribution: rows sorted by cluster (or
+        by anything the mixture depends on) mislead the first steps, which the shrinking steps then cannot
+        undo, so shuffle stored data before streaming it.
 
         Parameters
         ----------
