@@ -11,11 +11,18 @@ Every test cell of the student version (exercises/) is scanned; each function it
 
 Stand-ins answer from tables or with fixed values, so on data they were not written for they refuse or return
 something else, and pass.
+
+Expected values are written out, not computed in view from the test's data: every np.array(...) written in a test
+cell that a graded function receives as its data is moved a little, the cell runs again with the solution, and an
+expect_close whose answer moved with the data and still passes has an expected value that the cell computes from the
+data (a working copy of the function, under any name or none). Comparisons written as expect(np.isclose(...)) are not
+seen by this check, and one whose answer does not move is no evidence either way.
 """
 
 import ast
 import copy
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -181,3 +188,129 @@ def test_the_scan_finds_a_renamed_copy_of_a_graded_function(runs):
     # and by name, whatever it does
     found = answers_in_view(runs, "ps5-map-em", {"test_x": {"ref_log_prior": lambda *args: None}})
     assert found == [("test_x", "ref_log_prior", "log_prior", "name")]
+
+
+# ------------------------------------------------ expected values computed from the data in view
+
+class _Moved(ast.NodeTransformer):
+    """Moves the floats of every np.array(...) written in a cell that is data a graded function receives (its
+    first argument) a little; tables of values for stand-ins stay as they are."""
+
+    def __init__(self, data):
+        self.data, self.rng = data, np.random.default_rng(1)
+
+    def is_data(self, node):
+        try:
+            value = np.asarray(eval(ast.unparse(node), {"np": np}), dtype=float)  # noqa: S307 - literals of our cells
+        except Exception:  # noqa: BLE001 - an array built from names is not written-out data
+            return False
+        return any(np.shape(d) == value.shape and np.array_equal(d, value) for d in self.data)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if ast.unparse(node.func) == "np.array" and self.is_data(node):
+            for constant in ast.walk(node):
+                if isinstance(constant, ast.Constant) and type(constant.value) is float and np.isfinite(constant.value):
+                    constant.value += 0.01 * self.rng.normal() * (1 + abs(constant.value))
+        return node
+
+
+def data_arrays(value):
+    """The arrays an argument holds: itself, or each of a tuple of them (statistics, ps6)."""
+    if isinstance(value, (tuple, list)):
+        return [array for part in value for array in data_arrays(part)]
+    try:
+        return [np.asarray(value, dtype=float)]
+    except (TypeError, ValueError):
+        return []
+
+
+def readable_source(source, data=None):
+    """The cell as ast.unparse writes it (so that a line is the same line with and without moving ``data``)."""
+    tree = ast.parse(source)
+    return ast.unparse(_Moved(data).visit(tree) if data is not None else tree)
+
+
+def run_comparisons(assignment, cells=None, data=None):
+    """Run the student version with the solutions; {(test cell, line, occurrence): (actual, passed)} of every
+    expect_close call the visible test cells make (line: its text). ``data``: these arrays moved first (_Moved)."""
+    from gmmlab import grading
+
+    answers = course.solution_cells(assignment)
+    nb = course.read_notebook(course.REPO / "exercises" / assignment / f"{assignment}.ipynb")
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    last = max(i for i, c in enumerate(code) if is_grade(c))
+    compared, namespace, lines = {}, {"__name__": "__main__"}, {}
+    original = grading.expect_close
+
+    def recorded(actual, expected, *args, **kwargs):
+        caller = sys._getframe(1)
+        cell = caller.f_code.co_filename.strip("<>")
+        site = (cell, lines.get(cell, [""] * caller.f_lineno)[caller.f_lineno - 1].strip())
+        key = (*site, sum(k[:2] == site for k in compared))
+        try:
+            original(actual, expected, *args, **kwargs)
+            passed = True
+        except AssertionError:
+            passed = False
+        try:
+            compared[key] = (np.asarray(actual, dtype=float), passed)
+        except (TypeError, ValueError):
+            pass
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(grading, "expect_close", recorded)  # the setup cell imports it from gmmlab.grading
+        for index, cell in enumerate(code[: last + 1]):
+            name = course.grade_id(cell) or f"cell {index}"
+            source = answers.get(name, (cells or {}).get(name, "".join(cell["source"])))
+            if course.is_visible_test(cell):
+                source = readable_source(source, data)
+                lines[name] = source.splitlines()
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                try:
+                    exec(compile(source, f"<{name}>", "exec"), namespace)
+                except Exception:  # noqa: BLE001 - moved data may stop a cell; what it compared so far is kept
+                    pass
+    return compared
+
+
+def computed_in_view(assignment, cells=None):
+    """[(test cell, line)] of the expect_close calls that still pass when the data written in a test cell move and
+    the solution's answer moves with them: their expected value is computed from the data in view, not written out.
+    (A comparison whose answer does not move is no evidence either way; one written as expect(np.isclose(...)) is
+    not seen.)"""
+    _, _, calls = run_recording(assignment, cells)
+    data = [d for name in graded_functions(assignment) for args, _ in calls.get(name, []) if args
+            for d in data_arrays(args[0])]
+    before, after = run_comparisons(assignment, cells), run_comparisons(assignment, cells, data)
+    return sorted(key[:2] for key, (actual, passed) in after.items()
+                  if passed and key in before and not same(actual, before[key][0]))
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_visible_expected_value_is_computed_from_the_data(assignment):
+    found = computed_in_view(assignment)
+    assert not found, (
+        f"exercises/{assignment}: these visible comparisons compute their expected value from the test's data in view "
+        f"(write the values out, computed once from the solution): {found}"
+    )
+
+
+def test_the_data_check_finds_an_m_step_computed_in_view():
+    """The ps3 M-step test as it was before #24: check_m_step computed mu = (r.T @ X) / N_k and the scatter."""
+    source = '''
+mstep = graded("m_step")
+
+def check_m_step(X, r):
+    result = mstep(X, r)
+    N_k = r.sum(axis=0)
+    mu = (r.T @ X) / N_k[:, None]
+    expect_close(result[1], mu, "the means")
+    expect_close(result[0], [0.36, 0.34, 0.3], "the weights")
+
+check_m_step(np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 1.0], [4.0, 4.0], [6.0, 5.0]]),
+             np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.3, 0.5, 0.2], [0.1, 0.6, 0.3], [0.0, 0.2, 0.8]]))
+'''
+    found = computed_in_view("ps3-em-steps", {"test_m_step_visible": source})
+    assert found == [("test_m_step_visible", "expect_close(result[1], mu, 'the means')")], found
