@@ -89,11 +89,10 @@ $(PDF): $(SETUP) $(BOOK_SOURCES) $(BOOK_TOOLS) | tex
 	touch $@
 
 # The whole suite, browser tests included: they need Chromium and the Binder environment (both made once).
-# Three workers (pytest-xdist) on the two cores, each taking whole test files so a file's module fixtures are built
-# once: much of the suite waits (on Chromium, the Hub, nbgrader's subprocesses), and a third file in flight fills
-# that time; one BLAS thread each.
+# Two workers (pytest-xdist), each taking whole test files so a file's module fixtures are built once; one BLAS
+# thread each, so the two cores are not oversubscribed.
 pytest: $(SETUP) chromium sandbox $(BINDER_SETUP) hub-env
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest -n 3 --dist loadfile --durations=12
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile --durations=12
 
 # ------------------------------------------------------------------------------------------------ the lecture decks
 # The book's build writes a reveal.js deck per slides/<chapter>.md into _build/html/slides/ (tools/sphinx/slides.py;

@@ -23,10 +23,10 @@ def _close_figures():
     plt.close("all")
 
 
-# make test runs the suite on three workers (pytest-xdist, --dist loadfile): whole files go to whichever worker is
+# make test runs the suite on two workers (pytest-xdist, --dist loadfile): whole files go to whichever worker is
 # free, in collection order. Files marked slow go first, the longest first (each marks its usual minutes on two
 # workers, `pytest.mark.slow(minutes=N)`), so the run does not end with one worker busy on a long file while the
-# others idle.
+# other idles.
 def _minutes(item):
     marker = item.get_closest_marker("slow")
     return -float(marker.kwargs.get("minutes", 1)) if marker else 0.0
