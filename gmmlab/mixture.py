@@ -31,6 +31,7 @@ from ._fast import FEATURE_BLOCK_ENTRIES, data_centre, em_iteration
 from ._kmeans_fast import kmeans_labels
 from ._missing import Patterns, full_covariances, incomplete_summary, weighted_log_prob
 from .likelihood import logsumexp
+from .online import step_size
 
 __all__ = ["ConvergenceWarning", "GaussianMixture", "NotFittedError"]
 
@@ -579,7 +580,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                                                            self.reg_covar)
             self.n_batch_iter_ = 0
         t = self.n_batch_iter_ + 1
-        step = (t + self.learning_offset) ** -self.learning_decay
+        step = step_size(t, self.learning_decay, self.learning_offset)
         n, log_likelihood, nk, means, scatters = data.summary(parameters, self.covariance_type)
         statistics = _online_update(self._statistics, (nk / n, means, scatters / n), step)
         s0, means, scatters = statistics
