@@ -21,7 +21,7 @@ BOOK_SOURCES := _config.yml _toc.yml $(shell find book gmmlab -type f \
 	\( -name '*.md' -o -name '*.ipynb' -o -name '*.py' -o -name '*.bib' -o -name '*.csv' -o -name '*.png' -o -name '*.svg' \) \
 	-not -path '*/.ipynb_checkpoints/*' 2>/dev/null) $(wildcard slides/*.md)
 
-.PHONY: book test check pytest pdf tex clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check \
+.PHONY: book test check pytest pytest-env pdf tex clean lock help chromium sandbox offline-assets binder-venv binder-lock binder-check browser-check \
 	hub hub-env slides
 
 help:
@@ -48,16 +48,23 @@ book: $(BOOK)
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
 # the book's own build helpers (Sphinx fixes, the offline assets' copy step) count as sources too
-BOOK_TOOLS := $(wildcard tools/sphinx/*.py tools/sphinx/static/* tools/offline/*.py tools/offline/*.js)
+BOOK_TOOLS := $(wildcard tools/sphinx/*.py tools/sphinx/static/* tools/offline/*.py tools/offline/*.js) tools/execute.py
 
 $(BOOK): $(SETUP) $(OFFLINE) $(BOOK_SOURCES) $(BOOK_TOOLS)
 	# Chapters draw with the inline backend (so no MPLBACKEND here); one BLAS thread per kernel keeps a
-	# 2-core machine from oversubscribing.
+	# 2-core machine from oversubscribing. tools/execute.py runs the chapters on every core into the execution
+	# cache first (jupyter-book would run them one after another), so the build itself executes none.
 	# MathJax and the widget manager are served by Sphinx itself (tools/offline/assets.py, html_extra_path).
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) tools/execute.py
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . -W --keep-going
 	touch $@
 
-test: book pdf slides pytest
+# Two jobs at a time where they do not share files: the test environments (Binder's venv, the Hub's software)
+# install while the book builds, the slides' handouts print while the PDF typesets; then the suite runs.
+test:
+	$(MAKE) -j2 --output-sync=target book pytest-env
+	$(MAKE) -j2 --output-sync=target pdf slides
+	$(MAKE) pytest
 
 # The package tier: gmmlab alone (its tests and every module's doctests), no root, no browser, no book build.
 check: $(SETUP)
@@ -82,6 +89,7 @@ tex:
 
 # Same sources and execution cache as the HTML book (_build/.jupyter_cache): after `make book` nothing re-runs.
 $(PDF): $(SETUP) $(BOOK_SOURCES) $(BOOK_TOOLS) | tex
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) tools/execute.py
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --builder pdflatex
 	@test -s $@ || { echo "error: jupyter-book reported success but wrote no $@"; exit 1; }
 	# every HTML page's footer links the PDF at the site's root (tools/sphinx/book_html.py)
@@ -91,7 +99,12 @@ $(PDF): $(SETUP) $(BOOK_SOURCES) $(BOOK_TOOLS) | tex
 # The whole suite, browser tests included: they need Chromium and the Binder environment (both made once).
 # Two workers (pytest-xdist), each taking whole test files so a file's module fixtures are built once; one BLAS
 # thread each, so the two cores are not oversubscribed.
-pytest: $(SETUP) chromium sandbox $(BINDER_SETUP) hub-env
+# What the suite needs besides .venv, one after another (chromium, sandbox and hub-env may call apt-get, which
+# takes a lock), even when `make -j` runs this beside the book's build.
+pytest-env: $(SETUP)
+	MAKEFLAGS= $(MAKE) --no-print-directory chromium sandbox binder-venv hub-env
+
+pytest: pytest-env
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile --durations=12
 
 # ------------------------------------------------------------------------------------------------ the lecture decks

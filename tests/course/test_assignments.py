@@ -1,8 +1,11 @@
 """The graded assignments: solutions/ and exercises/ are consistent, and the autograder is trustworthy.
 
 One autograding run per assignment grades, as separate students, the solution, the unmodified exercise and
-every entry of the catalogue of common mistakes (tests/course/mistakes.py). All of it happens in
-temporary nbgrader courses; nothing is written into the repository.
+every entry of the catalogue of common mistakes (tests/course/mistakes.py). The entries go two to a submission,
+in two different functions (``pairs``): each must cost points in its own function's tests only, so the pair's
+submission still shows every entry's failure, and every other function's tests show that neither costs points
+anywhere else (only the partner's tests cannot show it). All of it happens in temporary nbgrader courses; nothing is
+written into the repository.
 """
 
 import json
@@ -18,16 +21,37 @@ from gmmlab_course import coursedir as course
 from gmmlab_course import manifest
 from mistakes import MISTAKES, REFUSED_BY_GRADED
 
-pytestmark = [pytest.mark.slow(minutes=3.5), pytest.mark.root]
+pytestmark = [pytest.mark.slow(minutes=3), pytest.mark.root]
 
 REPO = course.REPO
 ASSIGNMENTS = course.ASSIGNMENTS
 
 
+def pairs(mistakes):
+    """The catalogue's entries of one assignment, two to a submission, the two always in different functions:
+    [(entry, ...)], each pair taking one entry of the function with the most entries left and one of the next.
+    A function with more entries than all others together leaves some alone."""
+    left = {}
+    for mistake in mistakes:
+        left.setdefault(mistake.function, []).append(mistake)
+    packs = []
+    while left:
+        first, *rest = sorted(left, key=lambda f: len(left[f]), reverse=True)
+        pack = tuple(left[f].pop(0) for f in [first, *rest[:1]])
+        packs.append(pack)
+        left = {f: entries for f, entries in left.items() if entries}
+    return packs
+
+
+PACKS = {a: pairs([m for m in MISTAKES if m.assignment == a]) for a in ASSIGNMENTS}
+SUBMISSION = {m.name: "+".join(other.name for other in pack) for packs in PACKS.values() for pack in packs for m in pack}
+PARTNERS = {m.name: [other for other in pack if other is not m] for packs in PACKS.values() for pack in packs for m in pack}
+
+
 def balanced_groups(n=2):
     """The assignments in ``n`` temporary courses graded side by side (the machine has two cores), balanced by the
     CPU time a submission takes to grade (the manifest's grading_cpu) times the number of simulated students."""
-    load = {a.name: a.grading_cpu * (2 + sum(m.assignment == a.name for m in MISTAKES)) for a in manifest.assignments()}
+    load = {a.name: a.grading_cpu * (2 + len(PACKS[a.name])) for a in manifest.assignments()}
     groups = [[] for _ in range(n)]
     for name in sorted(load, key=load.get, reverse=True):
         min(groups, key=lambda g: sum(load[a] for a in g)).append(name)
@@ -47,10 +71,10 @@ def _grade_group(root, assignments):
     for assignment in assignments:
         course.place(root, "solution", assignment, course.correct_submission(root, assignment))
         course.place(root, "blank", assignment, course.release_notebook(root, assignment))
-        for mistake in MISTAKES:
-            if mistake.assignment == assignment:
-                answers = {mistake.function: mistake.source.strip("\n")}
-                course.place(root, mistake.name, assignment, course.correct_submission(root, assignment, **answers))
+        for pack in PACKS[assignment]:
+            answers = {mistake.function: mistake.source.strip("\n") for mistake in pack}
+            student = SUBMISSION[pack[0].name]
+            course.place(root, student, assignment, course.correct_submission(root, assignment, **answers))
         logs[assignment] = course.autograde(root, assignment).stdout
     return {assignment: (root, logs[assignment]) for assignment in assignments}
 
@@ -112,6 +136,9 @@ def test_exercises_are_what_nbgrader_generates_from_solutions(graded):
 
 def test_the_catalogue_covers_every_assignment():
     assert len(MISTAKES) >= 50
+    packed = [m for packs in PACKS.values() for pack in packs for m in pack]
+    assert sorted(m.name for m in packed) == sorted(m.name for m in MISTAKES), "an entry is graded twice or never"
+    assert all(len({m.function for m in pack}) == len(pack) for packs in PACKS.values() for pack in packs)
     assert {m.assignment for m in MISTAKES} == set(ASSIGNMENTS)
     assert len({m.name for m in MISTAKES}) == len(MISTAKES)
     assert REFUSED_BY_GRADED <= {m.name for m in MISTAKES}  # the entries whose failures carry no name
@@ -147,19 +174,24 @@ def test_unmodified_exercises_score_zero(graded, assignment):
 @pytest.mark.parametrize("mistake", MISTAKES, ids=[m.name for m in MISTAKES])
 def test_each_common_mistake_loses_points_with_its_message(graded, mistake):
     root, log = graded[mistake.assignment]
-    scores = course.scores(root, mistake.assignment, mistake.name)
+    student = SUBMISSION[mistake.name]
+    scores = course.scores(root, mistake.assignment, student)
+    messages = course.messages(root, mistake.assignment, student)
     score, maximum = scores[mistake.test]
-    message = course.messages(root, mistake.assignment, mistake.name).get(mistake.test, "")
+    message = messages.get(mistake.test, "")
     assert score < maximum, f"{mistake.name} passed {mistake.test}"
     assert mistake.message in message, f"{mistake.name}: {mistake.test} says {message!r}"
     if mistake.tagged:  # the class report counts it by this name
         assert MISTAKE_TAG.findall(message) == [mistake.name], f"{mistake.name}: {mistake.test} names {message!r}"
     # graded as in the student's kernel: the function's visible test loses its point with the same message
     visible = f"test_{mistake.function}_visible"
-    message = course.messages(root, mistake.assignment, mistake.name).get(visible, "")
+    message = messages.get(visible, "")
     assert scores[visible][0] < scores[visible][1] and mistake.visible in message, f"{mistake.name}: {visible} says {message!r}"
-    # the mistake costs no points in the tests of other functions (they run with independent stand-ins)
-    own = {name for name in scores if re.match(rf"test_{re.escape(mistake.function)}_", name)}
-    for name, (score, maximum) in scores.items():
-        if name.startswith("test_") and name not in own:
-            assert score == maximum, f"{mistake.name} also lost points on {name}: {course.messages(root, mistake.assignment, mistake.name).get(name)}"
+    # the mistake costs no points in the tests of other functions (they run with independent stand-ins), except
+    # those of its partner in the submission, which fail for the partner's own mistake
+    own = {name for name in scores
+           if any(re.match(rf"test_{re.escape(m.function)}_", name) for m in [mistake, *PARTNERS[mistake.name]])}
+    others = [name for name in scores if name.startswith("test_") and name not in own]
+    assert others, f"{mistake.name}: no test of another function to show that it costs points only in its own"
+    for name in others:
+        assert scores[name][0] == scores[name][1], f"{mistake.name} (graded with {student}) also lost points on {name}: {messages.get(name)}"

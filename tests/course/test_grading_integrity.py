@@ -26,7 +26,7 @@ from gmmlab_course import coursedir as course
 from gmmlab.grading import wire
 from gmmlab_course import autograde, manifest, replies, sandbox
 
-pytestmark = [pytest.mark.slow(minutes=2.5), pytest.mark.root]
+pytestmark = [pytest.mark.slow(minutes=3), pytest.mark.root]
 
 A = "ps3-em-steps"
 FULL = 13

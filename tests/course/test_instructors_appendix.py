@@ -30,7 +30,7 @@ from sqlalchemy.exc import SAWarning
 
 from gmmlab_course import coursedir as course
 
-pytestmark = [pytest.mark.slow(minutes=2), pytest.mark.root]
+pytestmark = [pytest.mark.slow(minutes=5), pytest.mark.root]
 
 REPO = course.REPO
 APPENDIX = REPO / "book" / "instructors.md"

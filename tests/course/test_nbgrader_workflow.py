@@ -13,7 +13,7 @@ import pytest
 
 from gmmlab_course import coursedir as course
 
-pytestmark = [pytest.mark.slow(minutes=1.5), pytest.mark.root]
+pytestmark = [pytest.mark.slow(minutes=3), pytest.mark.root]
 
 # Short limits, so a student's infinite loop costs seconds (the course's own settings are 60 CPU s and 30 idle s).
 # They are CPU seconds: a loaded machine does not make correct work hit them.

@@ -41,7 +41,7 @@ import websocket
 
 from gmmlab_course import coursedir as course
 
-pytestmark = [pytest.mark.slow(minutes=5), pytest.mark.root, pytest.mark.browser]
+pytestmark = [pytest.mark.slow(minutes=2), pytest.mark.root, pytest.mark.browser]
 
 REPO = course.REPO
 DEPLOY = REPO / "deploy" / "jupyterhub"

@@ -15,7 +15,7 @@ from distributed import Client, LocalCluster
 import gmmlab
 from gmmlab import _dask
 
-pytestmark = [pytest.mark.slow(minutes=1)]
+pytestmark = [pytest.mark.slow(minutes=0.5)]
 
 # Three well-separated unit-variance components: EM converges in a few iterations from a k-means start.
 CENTRES = np.array([[-6.0, 0.0], [0.0, 6.0], [6.0, 0.0]])

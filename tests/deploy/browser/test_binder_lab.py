@@ -47,7 +47,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from browser.kit import REPO, background_server, chapter_notebooks, free_port, snapshot_repository, student_exercises
 
-pytestmark = [pytest.mark.slow(minutes=2), pytest.mark.browser]
+pytestmark = [pytest.mark.slow(minutes=4), pytest.mark.browser]
 
 BINDER_VENV = REPO / "_build" / "binder" / "venv"
 NOTEBOOK_TIMEOUT_MS = 300_000
