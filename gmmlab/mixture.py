@@ -6,7 +6,7 @@ from numbers import Real
 import numpy as np
 from sklearn import mixture as sklearn_mixture
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
-from sklearn.cluster import KMeans, kmeans_plusplus
+from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -29,6 +29,7 @@ from ._covariances import (
 )
 from ._fast import FEATURE_BLOCK_ENTRIES, data_centre, em_iteration
 from ._kmeans_fast import kmeans_labels
+from ._sklearn_kmeans import kmeans_labels as sklearn_kmeans_labels
 from ._missing import Patterns, full_covariances, incomplete_summary, weighted_log_prob
 from .likelihood import logsumexp
 from .online import step_size
@@ -457,7 +458,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return estimate_parameters(X, resp, self.covariance_type, self.reg_covar)
         if self.init_params in ("kmeans", "fast-kmeans"):
             if self.init_params == "kmeans":
-                labels = KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_
+                # KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_, without its overhead
+                labels = sklearn_kmeans_labels(X, K, random_state)
             else:
                 labels = kmeans_labels(X, K, random_state)
             return _parameters_from_labels(X, labels, K, self.covariance_type, self.reg_covar)
