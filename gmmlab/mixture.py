@@ -459,10 +459,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.init_params in ("kmeans", "fast-kmeans"):
             if self.init_params == "kmeans":
                 # KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_, without its overhead
-                labels = sklearn_kmeans_labels(X, K, random_state)
+                # working memory for the variance in KMeans's tolerance, then for the M-step's rows (float64 only)
+                scratch = np.empty(X.shape, dtype=X.dtype)
+                labels = sklearn_kmeans_labels(X, K, random_state, scratch)
             else:
-                labels = kmeans_labels(X, K, random_state)
-            return _parameters_from_labels(X, labels, K, self.covariance_type, self.reg_covar)
+                labels, scratch = kmeans_labels(X, K, random_state), None
+            return _parameters_from_labels(X, labels, K, self.covariance_type, self.reg_covar, scratch)
         if self.init_params == "k-means++":
             rows = kmeans_plusplus(X, K, random_state=random_state)[1]
         else:  # random_from_data
@@ -896,13 +898,14 @@ def _online_update(statistics, batch_statistics, step):
     return s0, means, scatters
 
 
-def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar):
+def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar, scratch=None):
     """The M-step for hard (0 or 1) responsibilities from a clustering, component k owning the rows
     labelled k: the same estimates as ``estimate_parameters`` with one-hot responsibilities (each
     component's own rows, centred moments), at the cost of one pass over the data instead of products with an
     (N, K) matrix of zeros and ones: the labels are sorted once (stably, so each component's rows keep their
     order), and each component's rows are gathered by index into one buffer and centred there (fresh
-    arrays of that size would each cost their page faults)."""
+    arrays of that size would each cost their page faults): ``scratch`` when given, a float64 array at least
+    that large whose pages the k-means has already touched."""
     D = X.shape[1]
     full = covariance_type in ("full", "tied")  # each component's own moments, pooled by finish_covariances
     counts = np.bincount(labels, minlength=n_components)
@@ -910,7 +913,11 @@ def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar)
     means = np.zeros((n_components, D))
     own = np.zeros((n_components, D, D) if full else (n_components, D))
     ones = np.ones(counts.max())
-    buffer = np.empty((counts.max(), D))
+    size = counts.max() * D
+    if scratch is not None and scratch.dtype == np.float64 and scratch.size >= size:
+        buffer = scratch.reshape(-1)[:size].reshape(counts.max(), D)
+    else:
+        buffer = np.empty((counts.max(), D))
     order = np.argsort(labels, kind="stable")
     ends = np.cumsum(counts)
     for k in np.flatnonzero(counts):
