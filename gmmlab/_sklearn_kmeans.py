@@ -33,21 +33,20 @@ TOL = 1e-4
 MAX_ITER = 300
 
 
-def centred_copy(X, scratch=None):
+def centred_copy(X):
     """A C-ordered copy of X minus its mean row, and the per-feature variances, in exactly the arithmetic of
     ``KMeans.fit`` (``X.mean(axis=0)`` of its C-ordered copy) and of ``np.var(X, axis=0)``: the sum over
     rows, divided by their number, for the mean; the centred entries squared, summed over rows and divided
-    again, for the variance (``np.var`` computes the same mean and the same differences). The squares are
-    written to ``scratch`` (an array of X's shape and dtype) when given."""
+    again, for the variance (``np.var`` computes the same mean and the same differences)."""
     X = np.ascontiguousarray(X)
     n_samples = np.intp(X.shape[0])  # np.var divides by its count as a NumPy integer
     centred = X - X.mean(axis=0)
-    variances = np.add.reduce(np.square(centred, out=scratch), axis=0)
+    variances = np.add.reduce(np.square(centred), axis=0)
     np.true_divide(variances, n_samples, out=variances, casting="unsafe")  # float32 stays float32, as in np.var
     return centred, variances
 
 
-def kmeans_labels(X, n_clusters, random_state, scratch=None):
+def kmeans_labels(X, n_clusters, random_state):
     """Labels of ``sklearn.cluster.KMeans(n_clusters, n_init=1, random_state=random_state).fit(X)``.
 
     Parameters
@@ -58,25 +57,25 @@ def kmeans_labels(X, n_clusters, random_state, scratch=None):
         Number of clusters K.
     random_state : numpy.random.RandomState
         Source of the seeding's draws (advanced exactly as ``KMeans`` advances it).
-    scratch : ndarray of X's shape and dtype, C-ordered, or None
-        Working memory for one pass (the variance's squares); a caller that needs an array of that size
-        afterwards passes it here, so that its pages are touched once (at N = 1e4, D = 64, fresh pages cost
-        about as much as the pass).
 
     Returns
     -------
     labels : ndarray of shape (N,), int32
         Cluster of every row, the same as ``KMeans``'s ``labels_``.
+    centred : ndarray of X's shape and dtype, C-ordered
+        The centred copy the k-means ran on, no longer needed: working memory for a caller that needs an
+        array of that size next, whose pages are then touched once (at N = 1e4, D = 64, fresh pages cost
+        about as much as a pass over them).
 
     Examples
     --------
     >>> import numpy as np
     >>> X = np.array([[0.0, 0.0], [0.0, 0.2], [5.0, 5.0], [5.0, 5.2]])
-    >>> labels = kmeans_labels(X, 2, np.random.RandomState(0))
+    >>> labels, _ = kmeans_labels(X, 2, np.random.RandomState(0))
     >>> bool(labels[0] == labels[1] != labels[2] == labels[3])
     True
     """
-    centred, variances = centred_copy(X, scratch)
+    centred, variances = centred_copy(X)
     tol = np.mean(variances) * TOL
     sample_weight = np.ones(centred.shape[0], dtype=centred.dtype)
     centers, _ = _kmeans_plusplus(
@@ -97,4 +96,4 @@ def kmeans_labels(X, n_clusters, random_state, scratch=None):
             ConvergenceWarning,
             stacklevel=2,  # the caller, as KMeans.fit points to its own
         )
-    return labels
+    return labels, centred

@@ -181,7 +181,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     fused over blocks of rows (``gmmlab/_fast.py``); ``lower_bound_`` is the average log-likelihood per
     point (:eq:`eq-gmm-log-likelihood` divided by N), which equals the lower bound :eq:`eq-lower-bound`
     right after an E-step. Every ``init_params`` draws from ``random_state`` exactly as scikit-learn does
-    (``"kmeans"`` runs scikit-learn's own ``KMeans(n_init=1)``), so one ``random_state`` gives both
+    (``"kmeans"`` runs scikit-learn's own ``KMeans(n_init=1)``: the seeding and Lloyd functions of its ``fit``,
+    ``gmmlab/_sklearn_kmeans.py``), so one ``random_state`` gives both
     estimators the same start (for float32 data up to rounding: scikit-learn computes in float32); float32
     data give float32 attributes and results (the sums are accumulated in float64), and X is never copied to
     float64. Differences from scikit-learn, all deliberate:
@@ -459,9 +460,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.init_params in ("kmeans", "fast-kmeans"):
             if self.init_params == "kmeans":
                 # KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_, without its overhead
-                # working memory for the variance in KMeans's tolerance, then for the M-step's rows (float64 only)
-                scratch = np.empty(X.shape, dtype=X.dtype)
-                labels = sklearn_kmeans_labels(X, K, random_state, scratch)
+                # the k-means' centred copy serves as the M-step's working memory (float64 data only)
+                labels, scratch = sklearn_kmeans_labels(X, K, random_state)
             else:
                 labels, scratch = kmeans_labels(X, K, random_state), None
             return _parameters_from_labels(X, labels, K, self.covariance_type, self.reg_covar, scratch)

@@ -45,10 +45,9 @@ def test_labels_and_tolerance_are_kmeans_bit_for_bit(kind, dtype):
     assert np.mean(variances) * _sklearn_kmeans.TOL == _tolerance(C, 1e-4)
     for K in (1, 3, 8):
         for seed in range(3):
-            scratch = np.empty(X.shape, dtype=X.dtype) if seed == 1 else None  # the caller's working memory
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = _sklearn_kmeans.kmeans_labels(X, K, np.random.RandomState(seed), scratch)
+                labels, _ = _sklearn_kmeans.kmeans_labels(X, K, np.random.RandomState(seed))
                 theirs = KMeans(K, n_init=1, random_state=seed).fit(X).labels_
             np.testing.assert_array_equal(labels, theirs)
 
