@@ -6,7 +6,7 @@ from numbers import Real
 import numpy as np
 from sklearn import mixture as sklearn_mixture
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
-from sklearn.cluster import KMeans, kmeans_plusplus
+from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -29,6 +29,7 @@ from ._covariances import (
 )
 from ._fast import FEATURE_BLOCK_ENTRIES, data_centre, em_iteration
 from ._kmeans_fast import kmeans_labels
+from ._sklearn_kmeans import kmeans_labels as sklearn_kmeans_labels
 from ._missing import Patterns, full_covariances, incomplete_summary, weighted_log_prob
 from .likelihood import logsumexp
 from .online import step_size
@@ -180,7 +181,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     fused over blocks of rows (``gmmlab/_fast.py``); ``lower_bound_`` is the average log-likelihood per
     point (:eq:`eq-gmm-log-likelihood` divided by N), which equals the lower bound :eq:`eq-lower-bound`
     right after an E-step. Every ``init_params`` draws from ``random_state`` exactly as scikit-learn does
-    (``"kmeans"`` runs scikit-learn's own ``KMeans(n_init=1)``), so one ``random_state`` gives both
+    (``"kmeans"`` runs scikit-learn's own ``KMeans(n_init=1)``: the seeding and Lloyd functions of its ``fit``,
+    ``gmmlab/_sklearn_kmeans.py``), so one ``random_state`` gives both
     estimators the same start (for float32 data up to rounding: scikit-learn computes in float32); float32
     data give float32 attributes and results (the sums are accumulated in float64), and X is never copied to
     float64. Differences from scikit-learn, all deliberate:
@@ -457,10 +459,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return estimate_parameters(X, resp, self.covariance_type, self.reg_covar)
         if self.init_params in ("kmeans", "fast-kmeans"):
             if self.init_params == "kmeans":
-                labels = KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_
+                # KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_, without its overhead
+                # the k-means' centred copy serves as the M-step's working memory (float64 data only)
+                labels, scratch = sklearn_kmeans_labels(X, K, random_state)
             else:
-                labels = kmeans_labels(X, K, random_state)
-            return _parameters_from_labels(X, labels, K, self.covariance_type, self.reg_covar)
+                labels, scratch = kmeans_labels(X, K, random_state), None
+            return _parameters_from_labels(X, labels, K, self.covariance_type, self.reg_covar, scratch)
         if self.init_params == "k-means++":
             rows = kmeans_plusplus(X, K, random_state=random_state)[1]
         else:  # random_from_data
@@ -894,13 +898,14 @@ def _online_update(statistics, batch_statistics, step):
     return s0, means, scatters
 
 
-def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar):
+def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar, scratch=None):
     """The M-step for hard (0 or 1) responsibilities from a clustering, component k owning the rows
     labelled k: the same estimates as ``estimate_parameters`` with one-hot responsibilities (each
     component's own rows, centred moments), at the cost of one pass over the data instead of products with an
     (N, K) matrix of zeros and ones: the labels are sorted once (stably, so each component's rows keep their
     order), and each component's rows are gathered by index into one buffer and centred there (fresh
-    arrays of that size would each cost their page faults)."""
+    arrays of that size would each cost their page faults): ``scratch`` when given, a float64 array at least
+    that large whose pages the k-means has already touched."""
     D = X.shape[1]
     full = covariance_type in ("full", "tied")  # each component's own moments, pooled by finish_covariances
     counts = np.bincount(labels, minlength=n_components)
@@ -908,7 +913,11 @@ def _parameters_from_labels(X, labels, n_components, covariance_type, reg_covar)
     means = np.zeros((n_components, D))
     own = np.zeros((n_components, D, D) if full else (n_components, D))
     ones = np.ones(counts.max())
-    buffer = np.empty((counts.max(), D))
+    size = counts.max() * D
+    if scratch is not None and scratch.dtype == np.float64 and scratch.size >= size:
+        buffer = scratch.reshape(-1)[:size].reshape(counts.max(), D)
+    else:
+        buffer = np.empty((counts.max(), D))
     order = np.argsort(labels, kind="stable")
     ends = np.cumsum(counts)
     for k in np.flatnonzero(counts):

@@ -222,8 +222,8 @@ def test_fast_kmeans_memory_stays_far_below_n_k_d():
 def test_no_kmeans_when_all_initial_parameters_are_given(monkeypatch):
     X, _ = blobs()
     calls = []
-    original = gmmlab_mixture.KMeans
-    monkeypatch.setattr(gmmlab_mixture, "KMeans", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = gmmlab_mixture.sklearn_kmeans_labels  # scikit-learn's KMeans, as _sklearn_kmeans runs it
+    monkeypatch.setattr(gmmlab_mixture, "sklearn_kmeans_labels", lambda *a, **k: calls.append(1) or original(*a, **k))
     init = dict(weights_init=[0.5, 0.5], means_init=X[:2], precisions_init=np.stack([np.eye(2)] * 2))
     gmmlab.GaussianMixture(2, **init).fit(X)
     assert calls == []
