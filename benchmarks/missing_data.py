@@ -200,6 +200,7 @@ def speed(N, dimensions, seed):
                 holes = remove_at_random(X, fraction, np.random.default_rng(seed + 4))
                 begin = time.process_time()
                 data = model._data(holes, reset=False)
+                data.patterns.plan(holes)
                 group_seconds = time.process_time() - begin
                 seconds = iteration_seconds(data, parameters, "full")
                 ratio = seconds / complete_seconds
