@@ -324,7 +324,8 @@ def batched_blocks(batches, weights, means, covariances):
     (:eq:`eq-inc-conditional-gaussian`). ``covariances`` is the (K, D, D) stack.
 
     With :math:`\\mathbf{e} = \\mathbf{x} - \\boldsymbol\\mu_k` and its missing entries set to 0, the precision
-    form (few missing, m) uses the Schur complement
+    form (few missing, m) uses the Schur complement of the book's chapter on incomplete data (section "The
+    E-step: the conditional Gaussian", after :eq:`eq-inc-conditional-gaussian`),
     :math:`\\boldsymbol\\Sigma_{k,oo}^{-1} = \\mathbf{P}_{k,oo} - \\mathbf{P}_{k,om}\\mathbf{P}_{k,mm}^{-1}
     \\mathbf{P}_{k,mo}`: with :math:`\\mathbf{b} = (\\mathbf{P}_k\\mathbf{e})_m`, the Mahalanobis term is
     :math:`\\mathbf{e}^\\top\\mathbf{P}_k\\mathbf{e} - \\mathbf{b}^\\top\\mathbf{P}_{k,mm}^{-1}\\mathbf{b}`, the
