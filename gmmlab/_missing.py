@@ -37,7 +37,7 @@ The sums are returned as a chunk summary (``_dask.chunk_summary``: counts, weigh
 import numpy as np
 
 from ._covariances import NK_FLOOR, covariances_from_cholesky
-from ._dask import merge_summaries
+from ._dask import chunk_summary, merge_summaries
 from ._fast import (
     BLOCK_ENTRIES,
     MAX_SHIFT_RATIO,
@@ -580,3 +580,17 @@ def conditional_blocks(X, groups, weights, means, covariances):
         normalise_log_joint(log_joint)
         m = np.flatnonzero(~observed)
         yield rows, m, log_joint.T, means[:, None, m] + diff @ coefficients, conditional
+
+
+def chunk_summary_with_missing(block, parameters, covariance_type):
+    """``_dask.chunk_summary`` for a chunk of a Dask array that may hold NaN (missing at random): the
+    complete rows through the fused iteration, the others grouped by pattern as an in-memory fit groups them
+    (:class:`Patterns`, :func:`incomplete_summary`), afresh at every pass, as the chunk is computed afresh."""
+    patterns = Patterns(block)
+    if not patterns.groups:
+        return chunk_summary(block, parameters, covariance_type)
+    groups, observed_data, batches = patterns.plan(block)
+    parts = [incomplete_summary(block, groups, parameters, covariance_type, observed_data, batches)]
+    if patterns.complete.size:
+        parts.append(chunk_summary(block[patterns.complete], parameters, covariance_type))
+    return merge_summaries(parts)

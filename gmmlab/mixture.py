@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _dask
-from ._checks import check_data, check_means, check_n_components, check_weights
+from ._checks import check_data, check_means, check_n_components, check_weights, empty_column_message
 from ._covariances import (
     COVARIANCE_TYPES,
     NK_FLOOR,
@@ -29,7 +29,14 @@ from ._covariances import (
 )
 from ._fast import FEATURE_BLOCK_ENTRIES, data_centre, em_iteration
 from ._kmeans_fast import kmeans_labels
-from ._missing import Patterns, batches_of, full_covariances, incomplete_summary, weighted_log_prob
+from ._missing import (
+    Patterns,
+    batches_of,
+    chunk_summary_with_missing,
+    full_covariances,
+    incomplete_summary,
+    weighted_log_prob,
+)
 from .likelihood import logsumexp
 from .online import step_size
 
@@ -99,10 +106,7 @@ class _MissingData:
         self.patterns = Patterns(X)
         empty = np.flatnonzero(np.isnan(X).all(axis=0))
         if empty.size:
-            raise ValueError(
-                f"X has every entry of feature {int(empty[0])} missing (NaN): nothing can be estimated for it; "
-                "drop the column"
-            )
+            raise ValueError(empty_column_message("X", int(empty[0])))
         self._complete = None
 
     def prepare(self, random_state, needs_sample):
@@ -233,8 +237,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     each missing entry replaced by the mean of its column. The prediction methods use the marginals over each
     row's observed coordinates (``score_samples`` is the log of the marginal density). Infinite values, rows
     with every entry missing and columns with every entry missing raise a ``ValueError`` that names them.
-    Data without NaN take exactly the path (and have the speed) they had before. On Dask arrays, ``fit`` and
-    the prediction methods refuse NaN; ``partial_fit`` takes Dask arrays with NaN chunk by chunk.
+    Data without NaN take exactly the path (and have the speed) they had before. On a Dask array, ``fit``
+    groups each chunk's rows by pattern in the chunk's own task, at every pass, and the prediction methods
+    take NaN chunk by chunk, as ``partial_fit`` does; errors name the row in the whole array.
     :class:`GaussianMixtureImputer` fills the missing entries in with the fitted mixture.
 
     **Online EM.** :meth:`partial_fit` runs Cappé and Moulines' online EM: the averaged sufficient
@@ -442,7 +447,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         messages for bad values; scikit-learn's bookkeeping of ``n_features_in_`` and ``feature_names_in_``
         (set when ``reset``, checked otherwise)."""
         if _dask.is_dask_collection(X):
-            data = _dask.ChunkedData(_dask.refuse_other_collections(X))
+            data = _dask.ChunkedData(_dask.refuse_other_collections(X), chunk_summary_with_missing)
         else:
             values = check_data(X, dtypes=DTYPES, allow_nan=True)
             data = _MissingData(values) if np.isnan(values).any() else _InMemoryData(values)
