@@ -175,8 +175,9 @@ class Batch:
     ``kind`` says which set is the smaller: "missing" (the rows are worked from the precision matrix and their
     missing block) or "observed" (from the covariance matrix and their observed block). ``unique`` (G, c) holds
     the small set's indices of each of the batch's G patterns; ``rows`` the rows, stored pattern by pattern,
-    ``pattern`` (R,) each row's pattern (a row of ``unique``), ``values`` (R, D) the rows in float64 with 0 for
-    a missing entry and ``observed`` (R, D) 1.0 where an entry is observed, 0.0 where missing. ``shared`` says
+    ``pattern`` (R,) each row's pattern (a row of ``unique``), ``augmented`` (R, 2D) the rows in float64 with 0
+    for a missing entry beside ``observed`` (R, D), 1.0 where an entry is observed, 0.0 where missing (see
+    :func:`_lift`). ``shared`` says
     whether every pattern has at least ``SHARED_PATTERN_ROWS`` rows: each pattern's rows are then one matrix
     product, else each row gathers its pattern's c x c block.
     """
@@ -186,7 +187,9 @@ class Batch:
         values = X[rows].astype(np.float64)
         missing = np.isnan(values)
         values[missing] = 0.0
-        self.values, self.observed = values, (~missing).astype(np.float64)
+        # side by side, so that one matrix product gives every component's e = x - mu, 0 where missing
+        self.augmented = np.hstack([values, (~missing).astype(np.float64)])
+        self.observed = self.augmented[:, X.shape[1] :]
         self.shared = bool(np.all(np.bincount(pattern) >= SHARED_PATTERN_ROWS))
         self.index = None if self.shared else unique[pattern]
 
@@ -216,6 +219,17 @@ def batches_of(X, groups):
         pattern = np.repeat(np.arange(len(parts)), [rows.size for _, rows in parts])
         batches.append(Batch(X, kind, unique, rows, pattern))
     return batches
+
+
+def _lift(means):
+    """(K, 2D, D): the identity over minus the diagonal matrix of mu_k, so that a batch's ``augmented`` rows
+    (x with 0 for a missing entry, beside the mask of observed entries) times it are e = x - mu_k with 0 on
+    the missing entries. The products with 0 and 1 are exact, so e is exactly the difference."""
+    K, D = means.shape
+    lift = np.zeros((K, 2 * D, D))
+    lift[:, np.arange(D), np.arange(D)] = 1.0
+    lift[:, D + np.arange(D), np.arange(D)] = -means
+    return lift
 
 
 def _stack_factors(covariances):
@@ -340,6 +354,7 @@ def batched_blocks(batches, weights, means, covariances):
     K, D = means.shape
     log_weights = np.log(weights)
     precisions, half_log_det = _stack_factors(covariances)
+    lift = _lift(means)
     step = max(1, BLOCK_ENTRIES // (K * D))
     for batch in batches:
         inverse, constant = _batch_factors(batch, log_weights, precisions, covariances, half_log_det)
@@ -347,8 +362,7 @@ def batched_blocks(batches, weights, means, covariances):
         for start in range(0, batch.rows.size, step):
             part = slice(start, start + step)
             observed = batch.observed[part]
-            e = batch.values[part][None, :, :] - means[:, None, :]
-            e *= observed  # 0 on the missing entries
+            e = batch.augmented[part] @ lift  # exactly x - mu_k, and 0 on the missing entries
             if batch.kind == "missing":
                 pe = e @ precisions
                 completed = e
@@ -372,13 +386,13 @@ def diagonal_blocks(batches, weights, means, variances):
     :func:`batched_blocks` does."""
     K, D = means.shape
     log_weights, precisions, log_variances = np.log(weights), 1.0 / variances, LOG_2PI + np.log(variances)
+    lift = _lift(means)
     step = max(1, BLOCK_ENTRIES // (K * D))
     for batch in batches:
         for start in range(0, batch.rows.size, step):
             part = slice(start, start + step)
             observed = batch.observed[part]
-            e = batch.values[part][None, :, :] - means[:, None, :]
-            e *= observed
+            e = batch.augmented[part] @ lift  # exactly x - mu_k, and 0 on the missing entries
             quadratic = np.einsum("kbd,kd->kb", e * e, precisions) + log_variances @ observed.T
             yield batch.rows[part], 1.0 - observed, log_weights[:, None] - 0.5 * quadratic, e
 
