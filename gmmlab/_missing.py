@@ -256,23 +256,21 @@ def _small_inverses(blocks):
     for start in range(0, flat.shape[0], SMALL_MATRICES_PER_CHUNK):
         A = np.ascontiguousarray(np.moveaxis(flat[start : start + SMALL_MATRICES_PER_CHUNK], 0, -1))  # (c, c, M)
         L = np.zeros_like(A)
-        for j in range(c):
+        for j in range(c):  # column j of L, for every matrix: a dot product over the columns before it
             row = L[j, :j]
-            pivot = A[j, j] - np.sum(row * row, axis=0)
+            pivot = A[j, j] - np.einsum("km,km->m", row, row)
             if not np.all(pivot > 0):  # as np.linalg.cholesky would say
                 raise np.linalg.LinAlgError("Matrix is not positive definite")
             L[j, j] = np.sqrt(pivot)
-            for i in range(j + 1, c):
-                L[i, j] = (A[i, j] - np.sum(L[i, :j] * row, axis=0)) / L[j, j]
+            L[j + 1 :, j] = (A[j + 1 :, j] - np.einsum("ikm,km->im", L[j + 1 :, :j], row)) / L[j, j]
         W = np.zeros_like(A)
-        for i in range(c):
+        for i in range(c):  # row i of L^-1 by forward substitution
             W[i, i] = 1.0 / L[i, i]
-            for j in range(i):
-                W[i, j] = -np.sum(L[i, j:i] * W[j:i, j], axis=0) * W[i, i]
+            W[i, :i] = -np.einsum("km,kjm->jm", L[i, :i], W[:i, :i]) * W[i, i]
         block_inverse = np.empty_like(A)
-        for a in range(c):
-            for b in range(a + 1):
-                block_inverse[a, b] = block_inverse[b, a] = np.sum(W[a:, a] * W[a:, b], axis=0)
+        for a in range(c):  # (W^T W)[a, b] = sum over k of W[k, a] W[k, b], W lower triangular
+            block_inverse[a, : a + 1] = np.einsum("km,kbm->bm", W[a:, a], W[a:, : a + 1])
+            block_inverse[: a + 1, a] = block_inverse[a, : a + 1]
         inverse[start : start + SMALL_MATRICES_PER_CHUNK] = np.moveaxis(block_inverse, -1, 0)
         half_log_det[start : start + SMALL_MATRICES_PER_CHUNK] = np.sum(np.log(np.diagonal(L)), axis=-1)
     return inverse.reshape(blocks.shape), half_log_det.reshape(blocks.shape[:-2])
