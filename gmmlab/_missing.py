@@ -241,43 +241,41 @@ def _stack_factors(covariances):
     return precisions, np.sum(np.log(np.diagonal(lower, axis1=1, axis2=2)), axis=1)
 
 
-def _small_inverses(blocks):
-    """The inverses and half log-determinants of a stack of small symmetric positive definite matrices
-    (..., c, c), by Cholesky factorisation :math:`\\mathbf{L}\\mathbf{L}^\\top`, then
-    :math:`\\mathbf{W} = \\mathbf{L}^{-1}` and the inverse :math:`\\mathbf{W}^\\top\\mathbf{W}`.
+def _small_inverses(A):
+    """The inverses and half log-determinants of many small symmetric positive definite matrices, stored
+    along the last axis, shape (c, c, M): by Cholesky factorisation :math:`\\mathbf{L}\\mathbf{L}^\\top`,
+    then :math:`\\mathbf{W} = \\mathbf{L}^{-1}` and the inverse :math:`\\mathbf{W}^\\top\\mathbf{W}`.
+    Returns the inverses, shape (c, c, M), and the half log-determinants, shape (M,).
 
     NumPy's stacked ``linalg`` calls LAPACK once per matrix, which for thousands of matrices of a few rows
-    costs far more than the arithmetic; here each step of the factorisation runs on every matrix at once (the
-    matrices along the last axis, ``SMALL_MATRICES_PER_CHUNK`` at a time, so the vectors stay in cache).
+    costs far more than the arithmetic; here each step of the factorisation runs on every matrix at once
+    (``SMALL_MATRICES_PER_CHUNK`` at a time, so the vectors stay in cache).
     """
-    c = blocks.shape[-1]
-    flat = blocks.reshape(int(np.prod(blocks.shape[:-2])), c, c)
-    inverse, half_log_det = np.empty_like(flat), np.empty(flat.shape[0])
-    for start in range(0, flat.shape[0], SMALL_MATRICES_PER_CHUNK):
-        A = np.ascontiguousarray(np.moveaxis(flat[start : start + SMALL_MATRICES_PER_CHUNK], 0, -1))  # (c, c, M)
-        L = np.zeros_like(A)
+    c, _, M = A.shape
+    inverse, half_log_det = np.empty_like(A), np.empty(M)
+    for start in range(0, M, SMALL_MATRICES_PER_CHUNK):
+        part = slice(start, start + SMALL_MATRICES_PER_CHUNK)
+        L = np.zeros_like(A[:, :, part])
         for j in range(c):  # column j of L, for every matrix: a dot product over the columns before it
             row = L[j, :j]
-            pivot = A[j, j] - np.einsum("km,km->m", row, row)
+            pivot = A[j, j, part] - np.einsum("km,km->m", row, row)
             if not np.all(pivot > 0):  # as np.linalg.cholesky would say
                 raise np.linalg.LinAlgError("Matrix is not positive definite")
             L[j, j] = np.sqrt(pivot)
-            L[j + 1 :, j] = (A[j + 1 :, j] - np.einsum("ikm,km->im", L[j + 1 :, :j], row)) / L[j, j]
-        W = np.zeros_like(A)
+            L[j + 1 :, j] = (A[j + 1 :, j, part] - np.einsum("ikm,km->im", L[j + 1 :, :j], row)) / L[j, j]
+        W = np.zeros_like(L)
         for i in range(c):  # row i of L^-1 by forward substitution
             W[i, i] = 1.0 / L[i, i]
             W[i, :i] = -np.einsum("km,kjm->jm", L[i, :i], W[:i, :i]) * W[i, i]
-        block_inverse = np.empty_like(A)
         for a in range(c):  # (W^T W)[a, b] = sum over k of W[k, a] W[k, b], W lower triangular
-            block_inverse[a, : a + 1] = np.einsum("km,kbm->bm", W[a:, a], W[a:, : a + 1])
-            block_inverse[: a + 1, a] = block_inverse[a, : a + 1]
-        inverse[start : start + SMALL_MATRICES_PER_CHUNK] = np.moveaxis(block_inverse, -1, 0)
-        half_log_det[start : start + SMALL_MATRICES_PER_CHUNK] = np.sum(np.log(np.diagonal(L)), axis=-1)
-    return inverse.reshape(blocks.shape), half_log_det.reshape(blocks.shape[:-2])
+            inverse[a, : a + 1, part] = np.einsum("km,kbm->bm", W[a:, a], W[a:, : a + 1])
+            inverse[: a + 1, a, part] = inverse[a, : a + 1, part]
+        half_log_det[part] = np.sum(np.log(np.diagonal(L)), axis=-1)
+    return inverse, half_log_det
 
 
 def _batch_factors(batch, log_weights, precisions, covariances, half_log_det):
-    """Per component and pattern of ``batch``: the inverse of its small block, shape (K, G, c, c), and the
+    """Per pattern of ``batch`` and component: the inverse of its small block, shape (G, K, c, c), and the
     constant :math:`\\log\\pi_k - \\tfrac12\\log\\det\\boldsymbol\\Sigma_{k,oo} - \\tfrac{|o|}2\\log 2\\pi` of
     its observed-data log-density, shape (K, G).
 
@@ -286,11 +284,14 @@ def _batch_factors(batch, log_weights, precisions, covariances, half_log_det):
     + \\log\\det\\mathbf{P}_{k,mm}` (the determinant of a Schur complement); in the covariance form it is
     :math:`\\boldsymbol\\Sigma_{k,oo}` itself.
     """
-    D = precisions.shape[1]
-    c = batch.unique.shape[1]
-    source = precisions if batch.kind == "missing" else covariances
-    block = source[:, batch.unique[:, :, None], batch.unique[:, None, :]]  # (K, G, c, c)
-    inverse, half_log_det_block = _small_inverses(block)
+    K, D = log_weights.size, precisions.shape[1]
+    G, c = batch.unique.shape
+    source = np.moveaxis(precisions if batch.kind == "missing" else covariances, 0, -1)  # (D, D, K)
+    small = batch.unique.T
+    block = source[small[:, None, :], small[None, :, :]]  # (c, c, G, K): the layout _small_inverses takes
+    inverse, half_log_det_block = _small_inverses(block.reshape(c, c, G * K))
+    inverse = np.ascontiguousarray(inverse.reshape(c, c, G, K).transpose(2, 3, 0, 1))
+    half_log_det_block = half_log_det_block.reshape(G, K).T
     if batch.kind == "missing":
         half_log_det_oo, n_observed = half_log_det[:, None] + half_log_det_block, D - c
     else:
@@ -299,29 +300,30 @@ def _batch_factors(batch, log_weights, precisions, covariances, half_log_det):
 
 
 def _embedded_inverse(batch, inverse, n_features):
-    """The (K, G, c, c) ``inverse`` of a batch's patterns embedded at their small sets in D x D zeros."""
-    K, G, c, _ = inverse.shape
-    embedded = np.zeros((K, G, n_features, n_features))
-    patterns = np.arange(G)[:, None, None]
-    embedded[:, patterns, batch.unique[:, :, None], batch.unique[:, None, :]] = inverse
+    """The (G, K, c, c) ``inverse`` of a batch's patterns embedded at their small sets in D x D zeros."""
+    G, K, c, _ = inverse.shape
+    embedded = np.zeros((G, K, n_features, n_features))
+    patterns = np.arange(G)[:, None, None, None]
+    components = np.arange(K)[None, :, None, None]
+    embedded[patterns, components, batch.unique[:, None, :, None], batch.unique[:, None, None, :]] = inverse
     return embedded
 
 
 def _embedded_product(batch, part, inverse, y):
-    """Per component and row of ``batch[part]``: its pattern's c x c ``inverse`` times the row's entries of
-    ``y`` (K, B, D) on the small set, embedded in D coordinates (0 elsewhere). ``inverse`` is embedded in D x D
-    already, shape (K, G, D, D), for a batch of shared patterns."""
+    """Per component and row of ``batch[part]``: its pattern's c x c ``inverse`` (G, K, c, c) times the row's
+    entries of ``y`` (K, B, D) on the small set, embedded in D coordinates (0 elsewhere). ``inverse`` is
+    embedded in D x D already, shape (G, K, D, D), for a batch of shared patterns."""
     K, B, D = y.shape
     pattern = batch.pattern[part]
     if batch.shared:  # a few patterns with many rows each: one matrix product per pattern's run of rows
         out = np.empty_like(y)
         starts = np.flatnonzero(np.diff(pattern, prepend=-1))
         for start, stop in zip(starts, np.append(starts[1:], B)):
-            np.matmul(y[:, start:stop], inverse[:, pattern[start]], out=out[:, start:stop])
+            np.matmul(y[:, start:stop], inverse[pattern[start]], out=out[:, start:stop])
         return out
     out = np.zeros_like(y)
     index, at = batch.index[part], np.arange(B)[:, None]
-    out[:, at, index] = np.einsum("kbij,kbj->kbi", inverse[:, pattern], y[:, at, index])
+    out[:, at, index] = np.einsum("bkij,kbj->kbi", inverse[pattern], y[:, at, index])
     return out
 
 
@@ -330,7 +332,7 @@ def batched_blocks(batches, weights, means, covariances):
     algebra: the cost of a pattern no longer depends on how many rows share it.
 
     Yields ``(batch, part, inverse, log_joint, completed)``: the batch, the slice of its rows, the inverse of
-    each of its patterns' small block (K, G, c, c) (for the conditional covariances, :func:`_conditional_sum`),
+    each of its patterns' small block (G, K, c, c) (for the conditional covariances, :func:`_conditional_sum`),
     :math:`\\log\\pi_k + \\log\\mathcal N(\\mathbf{x}_{n,o}\\mid\\boldsymbol\\mu_{k,o},\\boldsymbol\\Sigma_{k,oo})`
     of shape (K, B) and :math:`\\hat{\\mathbf{x}}_{nk} - \\boldsymbol\\mu_k` of shape (K, B, D)
     (:eq:`eq-inc-conditional-gaussian`). ``covariances`` is the (K, D, D) stack.
@@ -396,12 +398,12 @@ def diagonal_blocks(batches, weights, means, variances):
 
 
 def _scatter_blocks(pattern_weights, blocks, unique, n_features):
-    """:math:`\\sum_g w_{kg}` times block g embedded at the rows and columns ``unique[g]`` of a D x D matrix,
-    per component: shape (K, D, D), from one ``bincount`` over the blocks' entries."""
+    """:math:`\\sum_g w_{kg}` times block (g, k) of ``blocks`` (G, K, c, c) embedded at the rows and columns
+    ``unique[g]`` of a D x D matrix, per component: shape (K, D, D), from one ``bincount`` over the entries."""
     K, D = pattern_weights.shape[0], n_features
-    flat = unique[:, :, None] * D + unique[:, None, :]  # (G, c, c) positions in a D x D matrix
-    flat = flat[None] + (np.arange(K) * D * D)[:, None, None, None]
-    values = pattern_weights[:, :, None, None] * blocks
+    flat = unique[:, None, :, None] * D + unique[:, None, None, :]  # (G, 1, c, c) positions in a D x D matrix
+    flat = flat + (np.arange(K) * D * D)[None, :, None, None]
+    values = pattern_weights.T[:, :, None, None] * blocks
     return np.bincount(flat.ravel(), values.ravel(), minlength=K * D * D).reshape(K, D, D)
 
 
