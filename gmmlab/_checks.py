@@ -26,16 +26,34 @@ def check_missing_values(X, name="X"):
     """
     infinite = np.isinf(X)
     if infinite.any():
-        raise ValueError(
-            f"{name} contains infinite values (first in row {int(np.argwhere(infinite)[0, 0])}); NaN marks a "
-            "missing entry, but infinity is not missing: remove the row or replace the value"
-        )
+        raise ValueError(infinite_message(name, int(np.argwhere(infinite)[0, 0])))
     empty = np.isnan(X).all(axis=1)
     if empty.any():
-        raise ValueError(
-            f"{name} has every entry missing (NaN) in row {int(np.argmax(empty))}: a row with nothing observed "
-            "carries no information about the mixture; drop it"
-        )
+        raise ValueError(empty_row_message(name, int(np.argmax(empty))))
+
+
+def infinite_message(name, row):
+    """The error message for an infinite value where NaN marks a missing entry, naming its row."""
+    return (
+        f"{name} contains infinite values (first in row {row}); NaN marks a missing entry, but infinity is not "
+        "missing: remove the row or replace the value"
+    )
+
+
+def empty_row_message(name, row):
+    """The error message for a row with every entry missing (NaN), naming it."""
+    return (
+        f"{name} has every entry missing (NaN) in row {row}: a row with nothing observed carries no information "
+        "about the mixture; drop it"
+    )
+
+
+def empty_column_message(name, column):
+    """The error message for a feature with every entry missing (NaN), naming it."""
+    return (
+        f"{name} has every entry of feature {column} missing (NaN): nothing can be estimated for it; drop the "
+        "column"
+    )
 
 
 def check_data(X, name="X", dtypes=(np.float64,), allow_nan=False):

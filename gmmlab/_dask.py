@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from ._checks import non_finite_message
+from ._checks import empty_column_message, empty_row_message, infinite_message
 from ._covariances import NK_FLOOR, finish_covariances
 from ._fast import em_iteration
 
@@ -89,20 +89,50 @@ def check_dask_data(X, name="X"):
     return X
 
 
-def _first_pass(X, sample_parts):
-    """One pass over X: raise if it holds NaN or infinity; else return the variance of every feature and
-    the rows of ``sample_parts`` (delayed pieces of the initialisation's sample) joined into one array."""
-    import dask
-    import dask.array as da
+def _chunk_check(block):
+    """One chunk's share of the first pass: its first row with an infinite value and its first row with every
+    entry NaN (-1 if none), whether it holds NaN, and per feature the count, mean and centred sum of squares of
+    its observed entries (float64; a feature unobserved in the chunk has count 0 and moments 0)."""
+    infinite, empty = np.isinf(block).any(axis=1), np.isnan(block).all(axis=1)
+    first = [int(np.argmax(rows)) if rows.any() else -1 for rows in (infinite, empty)]
+    observed = np.isfinite(block)
+    count = observed.sum(axis=0)
+    values = np.where(observed, block, 0.0).astype(np.float64, copy=False)
+    mean = values.sum(axis=0) / np.maximum(count, 1)
+    squares = np.sum(((values - mean) * observed) ** 2, axis=0)
+    return first, bool(np.isnan(block).any()), count, mean, squares
 
-    finite, variance, *sample = dask.compute(da.isfinite(X).all(), X.var(axis=0, dtype=np.float64), *sample_parts)
-    if not finite:
-        row = int(da.argmin(da.isfinite(X).all(axis=1)).compute())
-        raise ValueError(
-            f"{non_finite_message('X', row)}. (On a Dask array, fit takes no missing values; partial_fit takes "
-            "NaN as missing, chunk by chunk, and so does fit on an in-memory array.)"
-        )
-    return variance, (np.concatenate(sample) if sample else None)
+
+def _first_pass(X, sample_parts):
+    """One pass over X: raise if it holds an infinite value, a row with every entry missing (NaN) or a feature
+    never observed, naming the row or feature in the whole array; else return the variance of every feature
+    over its observed entries, whether X holds NaN, and the rows of ``sample_parts`` (delayed pieces of the
+    initialisation's sample) joined into one array, each missing entry replaced by the mean of its column's
+    observed entries (as an in-memory fit initialises). The chunks' moments are merged on the client
+    (Chan et al.'s pairwise update, as :func:`merge_summaries` merges)."""
+    import dask
+
+    check = dask.delayed(_chunk_check, pure=True)
+    checks, sample = dask.compute([check(block) for block in X.to_delayed().ravel()], list(sample_parts))
+    starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
+    for which, message in enumerate((infinite_message, empty_row_message)):
+        rows = [start + first[which] for start, (first, *_) in zip(starts, checks) if first[which] >= 0]
+        if rows:
+            raise ValueError(message("X", rows[0]))
+    count, mean, squares = np.zeros(X.shape[1]), np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for _, _, count_b, mean_b, squares_b in checks:
+        total = count + count_b
+        delta = mean_b - mean
+        share = np.divide(count_b, total, out=np.zeros_like(mean), where=total > 0)
+        squares = squares + squares_b + delta**2 * count * share
+        mean, count = mean + delta * share, total
+    if not count.all():
+        raise ValueError(empty_column_message("X", int(np.argmin(count))))
+    has_nan = any(chunk_has_nan for _, chunk_has_nan, *_ in checks)
+    sample = np.concatenate(sample) if sample else None
+    if sample is not None and has_nan:
+        sample = np.where(np.isnan(sample), mean.astype(sample.dtype), sample)
+    return squares / count, has_nan, sample
 
 
 # ----------------------------------------------------------------------------------- chunk statistics
@@ -250,17 +280,18 @@ def tree_reduce(parts, split_every=SPLIT_EVERY):
     return parts[0]
 
 
-def em_iteration_over_chunks(blocks, weights, means, prec_chol, covariance_type, reg_covar):
+def em_iteration_over_chunks(blocks, weights, means, prec_chol, covariance_type, reg_covar, summary=chunk_summary):
     """One EM iteration over delayed chunks: one task per chunk, a tree of merges, the M-step on the client.
 
     Takes and returns what ``_fast.em_iteration`` does, with the list of the chunks' delayed blocks in place
-    of X, so the estimator's EM loop runs unchanged.
+    of X, so the estimator's EM loop runs unchanged. ``summary`` is each chunk's task: :func:`chunk_summary`,
+    or ``_missing.chunk_summary_with_missing`` for data with NaN.
     """
     from dask import compute, delayed
 
     # One graph node holds the parameters, so every chunk's task refers to it rather than to a copy.
     parameters = delayed((weights, means, prec_chol), pure=True, traverse=False)
-    summarise = delayed(chunk_summary, pure=True)
+    summarise = delayed(summary, pure=True)
     (summary,) = compute(tree_reduce([summarise(block, parameters, covariance_type) for block in blocks]))
     return m_step_from_summary(summary, covariance_type, reg_covar)
 
@@ -306,23 +337,29 @@ class ChunkedData:
     the estimator's EM loop needs from the data, each from one pass over the chunks.
 
     ``prepare`` checks the values, computes the variance of every feature (the variance floor's scale) and
-    draws the initialisation's sample; ``iteration`` is one EM iteration, one pass over the chunks.
+    draws the initialisation's sample; ``iteration`` is one EM iteration, one pass over the chunks. NaN entries
+    are missing values, as in memory: each chunk's task is then ``missing_summary`` (which ``mixture`` passes,
+    ``_missing.chunk_summary_with_missing``; ``_missing`` imports this module).
     """
 
-    def __init__(self, X):
+    def __init__(self, X, missing_summary):
         self.X = check_dask_data(X)
         self.n_samples, self.n_features = self.X.shape
         self.dtype = self.X.dtype
         self.blocks = list(self.X.to_delayed().ravel())
+        self.missing_summary, self.summary = missing_summary, chunk_summary
 
     def prepare(self, random_state, needs_sample):
         """Returns the variance of every feature; sets ``init_sample`` (None unless ``needs_sample``)."""
         parts = sample_rows(self.X, INIT_SAMPLE_ROWS, random_state) if needs_sample else []
-        variance, self.init_sample = _first_pass(self.X, parts)
+        variance, has_nan, self.init_sample = _first_pass(self.X, parts)
+        self.summary = self.missing_summary if has_nan else chunk_summary
         return variance
 
     def iteration(self, weights, means, prec_chol, covariance_type, reg_covar):
-        return em_iteration_over_chunks(self.blocks, weights, means, prec_chol, covariance_type, reg_covar)
+        return em_iteration_over_chunks(
+            self.blocks, weights, means, prec_chol, covariance_type, reg_covar, summary=self.summary
+        )
 
     def apply(self, model, method):
         return predict(model, self.X, method)
@@ -332,10 +369,14 @@ class ChunkedData:
 
 
 def _apply(block, model, method, block_info=None):
-    """The in-memory method on one chunk; an error about a row names its row in the whole array."""
-    if not np.all(np.isfinite(block)):
-        first_row = block_info[0]["array-location"][0][0] if block_info else 0
-        raise ValueError(non_finite_message("X", first_row + int(np.argwhere(~np.isfinite(block))[0, 0])))
+    """The in-memory method on one chunk (NaN entries are missing values); an error about a row names its row
+    in the whole array."""
+    first_row = block_info[0]["array-location"][0][0] if block_info else 0
+    infinite, empty = np.isinf(block).any(axis=1), np.isnan(block).all(axis=1)
+    if infinite.any():
+        raise ValueError(infinite_message("X", first_row + int(np.argmax(infinite))))
+    if empty.any():
+        raise ValueError(empty_row_message("X", first_row + int(np.argmax(empty))))
     return getattr(model, method)(block)
 
 

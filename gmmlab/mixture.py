@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _dask
-from ._checks import check_data, check_means, check_n_components, check_weights
+from ._checks import check_data, check_means, check_n_components, check_weights, empty_column_message
 from ._covariances import (
     COVARIANCE_TYPES,
     NK_FLOOR,
@@ -29,8 +29,15 @@ from ._covariances import (
 )
 from ._fast import FEATURE_BLOCK_ENTRIES, data_centre, em_iteration
 from ._kmeans_fast import kmeans_labels
+from ._missing import (
+    Patterns,
+    batches_of,
+    chunk_summary_with_missing,
+    full_covariances,
+    incomplete_summary,
+    weighted_log_prob,
+)
 from ._sklearn_kmeans import kmeans_labels as sklearn_kmeans_labels
-from ._missing import Patterns, full_covariances, incomplete_summary, weighted_log_prob
 from .likelihood import logsumexp
 from .online import step_size
 
@@ -85,8 +92,9 @@ class _MissingData:
 
     The rows are grouped once by their pattern of missing entries (``_missing.Patterns``). An iteration
     summarises the complete rows with the fused iteration of ``_fast`` (as a chunk, ``_dask.chunk_summary``)
-    and the incomplete ones pattern by pattern with the conditional Gaussians of their missing coordinates
-    (``_missing.incomplete_summary``, on each pattern's observed columns, kept once per fit), merges the
+    and the incomplete ones with the conditional Gaussians of their missing coordinates
+    (``_missing.incomplete_summary``: frequent patterns one by one on their observed columns, the rows of rare
+    ones in batches whatever their pattern; the plan is made once per fit, ``Patterns.plan``), merges the
     summaries (:eq:`eq-merge-chunks`) and finishes the M-step from the merged one: the same EM loop as for
     complete data, with expected statistics. The
     initialisation sees the data with each missing entry replaced by its column's mean.
@@ -99,10 +107,7 @@ class _MissingData:
         self.patterns = Patterns(X)
         empty = np.flatnonzero(np.isnan(X).all(axis=0))
         if empty.size:
-            raise ValueError(
-                f"X has every entry of feature {int(empty[0])} missing (NaN): nothing can be estimated for it; "
-                "drop the column"
-            )
+            raise ValueError(empty_column_message("X", int(empty[0])))
         self._complete = None
 
     def prepare(self, random_state, needs_sample):
@@ -121,8 +126,8 @@ class _MissingData:
                 self._complete = (rows, data_centre(rows))
             rows, centre = self._complete
             parts.append(_dask.chunk_summary(rows, parameters, covariance_type, centre))
-        observed_data = self.patterns.observed_data(self.X)
-        parts.append(incomplete_summary(self.X, self.patterns.groups, parameters, covariance_type, observed_data))
+        groups, observed_data, batches = self.patterns.plan(self.X)
+        parts.append(incomplete_summary(self.X, groups, parameters, covariance_type, observed_data, batches))
         return _dask.merge_summaries(parts)
 
     def iteration(self, weights, means, prec_chol, covariance_type, reg_covar):
@@ -136,7 +141,8 @@ class _MissingData:
             np.asarray(value, dtype=np.float64) for value in (model.weights_, model.means_, model.covariances_)
         )
         covariances = full_covariances(covariances, model.covariance_type, K, D)
-        weighted = weighted_log_prob(self.X, self.patterns.all_groups(D), weights, means, covariances)
+        batches = batches_of(self.X, self.patterns.all_groups(D))
+        weighted = weighted_log_prob(self.X, batches, weights, means, covariances, model.covariance_type)
         if method == "predict":
             return weighted.argmax(axis=1)
         log_norm = logsumexp(weighted, axis=1, keepdims=True)
@@ -225,13 +231,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     uses the expected statistics, the conditional covariance included (``gmmlab/_missing.py``, and the
     book's chapter on incomplete and streaming data). ``lower_bound_`` is then the average observed-data
     log-likelihood per point, and increases at every iteration. Rows are grouped by their pattern of missing
-    entries, so each pattern costs one Cholesky factorisation per component and iteration; the complete
+    entries: a pattern shared by many rows costs one factorisation per component and iteration, and rows of
+    rare patterns (in many dimensions, nearly every row's) are computed in batches of rows with different
+    patterns, from the precision matrix and the Schur complement of the small missing block (or from the
+    small observed block), at a cost per row that does not depend on the number of patterns; the complete
     rows take the usual fused iteration. The initialisation (every ``init_params``) runs on the data with
     each missing entry replaced by the mean of its column. The prediction methods use the marginals over each
     row's observed coordinates (``score_samples`` is the log of the marginal density). Infinite values, rows
     with every entry missing and columns with every entry missing raise a ``ValueError`` that names them.
-    Data without NaN take exactly the path (and have the speed) they had before. On Dask arrays, ``fit`` and
-    the prediction methods refuse NaN; ``partial_fit`` takes Dask arrays with NaN chunk by chunk.
+    Data without NaN take exactly the path (and have the speed) they had before. On a Dask array, ``fit``
+    groups each chunk's rows by pattern in the chunk's own task, at every pass, and the prediction methods
+    take NaN chunk by chunk, as ``partial_fit`` does; errors name the row in the whole array.
     :class:`GaussianMixtureImputer` fills the missing entries in with the fitted mixture.
 
     **Online EM.** :meth:`partial_fit` runs Cappé and Moulines' online EM: the averaged sufficient
@@ -439,7 +449,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         messages for bad values; scikit-learn's bookkeeping of ``n_features_in_`` and ``feature_names_in_``
         (set when ``reset``, checked otherwise)."""
         if _dask.is_dask_collection(X):
-            data = _dask.ChunkedData(_dask.refuse_other_collections(X))
+            data = _dask.ChunkedData(_dask.refuse_other_collections(X), chunk_summary_with_missing)
         else:
             values = check_data(X, dtypes=DTYPES, allow_nan=True)
             data = _MissingData(values) if np.isnan(values).any() else _InMemoryData(values)

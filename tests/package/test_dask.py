@@ -116,10 +116,15 @@ def test_fit_predict_on_dask_is_fit_then_lazy_predict(client):
 
 def test_bad_dask_input_gets_a_clear_error(client):
     X = mixture_rows(600, seed=4)
-    with_nan = X.copy()
-    with_nan[437, 1] = np.nan
-    with pytest.raises(ValueError, match="NaN or infinite values .first in row 437"):
-        gmmlab.GaussianMixture(2).fit(da.from_array(with_nan, chunks=(100, 2)))
+    for row, column, value, message in [
+        (437, 1, np.inf, r"infinite values \(first in row 437\); NaN marks a missing entry"),
+        (512, slice(None), np.nan, r"every entry missing \(NaN\) in row 512"),
+        (slice(None), 1, np.nan, "every entry of feature 1 missing"),
+    ]:
+        bad = X.copy()
+        bad[row, column] = value
+        with pytest.raises(ValueError, match=message):
+            gmmlab.GaussianMixture(2).fit(da.from_array(bad, chunks=(100, 2)))
     with pytest.raises(ValueError, match="2-D array"):
         gmmlab.GaussianMixture(2).fit(da.from_array(X[:, 0], chunks=100))
     chunked = da.from_array(X, chunks=(100, 2))
@@ -189,10 +194,32 @@ def test_other_dask_collections_are_refused_not_materialised(client):
 def test_a_lazy_prediction_names_the_row_in_the_whole_array(client):
     X = mixture_rows(5000, seed=5)
     model = gmmlab.GaussianMixture(3, random_state=0).fit(X)
-    X[4321, 1] = np.nan
+    X[4321, 1] = np.inf
+    X[4500] = np.nan
     for method in ("predict", "predict_proba", "score_samples"):
         with pytest.raises(ValueError, match=r"first in row 4321\)"):
             getattr(model, method)(da.from_array(X, chunks=(1000, 2))).compute()
+        with pytest.raises(ValueError, match=r"in row 100:"):  # row 4500 is row 100 of X[4400:]
+            getattr(model, method)(da.from_array(X[4400:], chunks=(30, 2))).compute()
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_dask_fit_with_missing_values_equals_the_in_memory_fit(client, covariance_type):
+    """NaN entries are missing at random on a Dask array too: each chunk groups its own rows by pattern, and
+    the fit (from the default k-means start on the rows with each missing entry replaced by its column's
+    mean), its lower bound and its predictions equal the in-memory fit's to 1e-10."""
+    rng = np.random.default_rng(7)
+    X = np.hstack([mixture_rows(1500, seed=7), rng.standard_normal((1500, 1))])
+    X[rng.random(X.shape) < 0.25] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    chunked = da.from_array(X, chunks=(400, 3))
+    in_memory = gmmlab.GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    on_dask = gmmlab.GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(chunked)
+    assert on_dask.n_iter_ == in_memory.n_iter_ and on_dask.converged_
+    assert on_dask.lower_bound_ == pytest.approx(in_memory.lower_bound_, rel=1e-10)
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(on_dask, name), getattr(in_memory, name), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(on_dask.score_samples(chunked).compute(), in_memory.score_samples(X), rtol=1e-10)
 
 
 def test_float32_chunks_give_float32_results_and_the_in_memory_fit(client):

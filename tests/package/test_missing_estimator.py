@@ -142,6 +142,63 @@ def test_the_two_ways_of_summing_a_pattern_agree(holes, covariance_type):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
+@pytest.fixture(scope="module")
+def every_pattern():
+    """Five-dimensional data with every pattern of missing entries (1 to 4 missing, so m = D - 1 leaves a
+    single observed entry) and a few complete rows; some patterns with many rows, most with few, so that
+    the batched E-step takes both its ways (a product per pattern, and a block gathered per row)."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(600, 5)) @ rng.normal(size=(5, 5)) + np.repeat(rng.normal(scale=3.0, size=(3, 5)), 200, 0)
+    n_missing = rng.integers(0, 5, size=len(X))
+    n_missing[:150] = 2  # ten patterns with two missing entries, about 15 rows each...
+    n_missing[:60] = 1  # ...and five with one, about 12 each, some above SHARED_PATTERN_ROWS
+    order = rng.random(X.shape).argsort(axis=1)
+    holes = X.copy()
+    holes[order < n_missing[:, None]] = np.nan
+    return holes
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_batched_e_step_is_the_per_pattern_observed_block_e_step(every_pattern, covariance_type):
+    """The estimator's batched E-step (precision form with the Schur complement for few missing entries,
+    covariance form for few observed, rows of different patterns at once) against the teaching functions,
+    which factorise each pattern's observed block: the same log-densities, and the same summary (counts,
+    means, scatters with the conditional covariances, log-likelihood) to 1e-10."""
+    holes = every_pattern
+    K, D = 3, holes.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = gmmlab.GaussianMixture(K, covariance_type=covariance_type, max_iter=2, random_state=0).fit(holes)
+    weights, means, covariances = model.weights_, model.means_, full(model)
+    patterns = _missing.Patterns(holes)
+    batches = _missing.batches_of(holes, patterns.groups)
+    kinds = {(batch.kind, batch.shared) for batch in batches}
+    assert kinds == {(kind, shared) for kind in ("missing", "observed") for shared in (True, False)}, kinds
+    assert {batch.unique.shape[1] for batch in batches} == {1, 2}  # m = 1, 2 and o = 1 (m = D - 1), 2
+
+    every_row = _missing.batches_of(holes, patterns.all_groups(D))
+    ours = _missing.weighted_log_prob(holes, every_row, weights, means, covariances, covariance_type)
+    np.testing.assert_allclose(ours, brute_force_log_joint(holes, weights, means, covariances), rtol=1e-10)
+
+    parameters = (weights, means, model.precisions_cholesky_)
+    n, log_likelihood, nk, centres, scatters = _missing.incomplete_summary(holes, patterns.groups, parameters,
+                                                                          covariance_type)
+    incomplete = np.isnan(holes).any(axis=1)
+    R, xhat, C = gmmlab.e_step_missing(holes[incomplete], weights, means, covariances)
+    expected_nk = R.sum(axis=0)
+    expected_means = np.einsum("nk,nkd->kd", R, xhat) / expected_nk[:, None]
+    d = xhat - expected_means
+    expected_scatters = np.einsum("nk,nki,nkj->kij", R, d, d) + np.einsum("nk,nkij->kij", R, C)
+    if covariance_type in ("diag", "spherical"):
+        expected_scatters = np.diagonal(expected_scatters, axis1=1, axis2=2)
+    assert n == incomplete.sum()
+    assert log_likelihood == pytest.approx(gmmlab.observed_log_likelihood(holes[incomplete], weights, means,
+                                                                          covariances), rel=1e-12)
+    np.testing.assert_allclose(nk, expected_nk, rtol=1e-10)
+    np.testing.assert_allclose(centres, expected_means, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(scatters, expected_scatters, rtol=1e-10, atol=1e-10)
+
+
 def test_a_whole_fit_with_nothing_missing_is_the_complete_data_em():
     """The estimator's EM loop on a missing-value data source whose rows all go through the conditional
     E-step equals the teaching run_em, iteration for iteration, to 1e-12."""
