@@ -51,7 +51,14 @@ def bernoulli_log_pmf(X, means):
     r"""Log-probability of every binary point under every component, :math:`\log p(\mathbf{x}_n \mid \boldsymbol\mu_k)`.
 
     Implements :eq:`eq-bey-bernoulli-log-pmf`,
-    :math:`\log p(\mathbf{x}_n\mid\boldsymbol\mu_k) = \sum_d \bigl[x_{nd}\log\mu_{kd} + (1-x_{nd})\log(1-\mu_{kd})\bigr]`,
+
+    .. math::
+
+        \begin{aligned}
+        &\log p(\mathbf{x}_n\mid\boldsymbol\mu_k) \\
+        &\quad = \sum_d \bigl[x_{nd}\log\mu_{kd} + (1-x_{nd})\log(1-\mu_{kd})\bigr],
+        \end{aligned}
+
     as two matrix products. A probability of exactly 0 or 1 is allowed: the terms it multiplies by zero count as
     0, and a point that the component cannot produce (a 1 where :math:`\mu_{kd} = 0`, or a 0 where
     :math:`\mu_{kd} = 1`) gets :math:`-\infty`.
@@ -102,8 +109,15 @@ def _log_pmf(X, means):
 def bernoulli_e_step(X, weights, means):
     r"""E-step of a Bernoulli mixture: the responsibilities :math:`r_{nk} = p(z_{nk}=1\mid\mathbf{x}_n,\boldsymbol\theta)`.
 
-    Implements :eq:`eq-bey-bernoulli-e-step` in log space:
-    :math:`\log r_{nk} = \log\pi_k + \log p(\mathbf{x}_n\mid\boldsymbol\mu_k) - \log\sum_j\pi_j\,p(\mathbf{x}_n\mid\boldsymbol\mu_j)`,
+    Implements :eq:`eq-bey-bernoulli-e-step` in log space,
+
+    .. math::
+
+        \begin{aligned}
+        \log r_{nk} &= \log\pi_k + \log p(\mathbf{x}_n\mid\boldsymbol\mu_k) \\
+        &\quad - \log\sum_j\pi_j\,p(\mathbf{x}_n\mid\boldsymbol\mu_j),
+        \end{aligned}
+
     with the component terms from :func:`bernoulli_log_pmf` and the normaliser from :func:`gmmlab.logsumexp`.
 
     Parameters

@@ -16,10 +16,16 @@ from .likelihood import log_joint, log_likelihood, logsumexp
 def e_step(X, weights, means, covariances):
     r"""E-step: the responsibilities :math:`r_{nk} = p(z_{nk}=1\mid\mathbf{x}_n, \boldsymbol\theta)`.
 
-    Implements :eq:`eq-responsibilities` in log space:
-    :math:`\log r_{nk} = \log\pi_k + \log\mathcal{N}(\mathbf{x}_n\mid\boldsymbol\mu_k,\boldsymbol\Sigma_k)
-    - \log\sum_j \pi_j\,\mathcal{N}(\mathbf{x}_n\mid\boldsymbol\mu_j,\boldsymbol\Sigma_j)`, the normaliser
-    computed with :func:`gmmlab.logsumexp` (:eq:`eq-logsumexp`), so a point far from every component still
+    Implements :eq:`eq-responsibilities` in log space,
+
+    .. math::
+
+        \begin{aligned}
+        \log r_{nk} &= \log\pi_k + \log\mathcal{N}(\mathbf{x}_n\mid\boldsymbol\mu_k,\boldsymbol\Sigma_k) \\
+        &\quad - \log\sum_j \pi_j\,\mathcal{N}(\mathbf{x}_n\mid\boldsymbol\mu_j,\boldsymbol\Sigma_j),
+        \end{aligned}
+
+    the normaliser computed with :func:`gmmlab.logsumexp` (:eq:`eq-logsumexp`), so a point far from every component still
     gets finite responsibilities that sum to 1.
 
     Parameters
@@ -95,7 +101,7 @@ def m_step(X, responsibilities, *, reg_covar=0.0):
     Implements, in this order, the mean update :eq:`eq-mean-update`
     :math:`\boldsymbol\mu_k = \frac{1}{N_k}\sum_n r_{nk}\mathbf{x}_n`, the covariance update
     :eq:`eq-covariance-update`
-    :math:`\boldsymbol\Sigma_k = \frac{1}{N_k}\sum_n r_{nk}(\mathbf{x}_n-\boldsymbol\mu_k)(\mathbf{x}_n-\boldsymbol\mu_k)^\top`
+    :math:`\boldsymbol\Sigma_k` :math:`= \frac{1}{N_k}\sum_n r_{nk}(\mathbf{x}_n-\boldsymbol\mu_k)(\mathbf{x}_n-\boldsymbol\mu_k)^\top`
     around the *new* means, and the weight update :eq:`eq-weight-update` :math:`\pi_k = N_k / N`.
 
     Parameters
@@ -155,9 +161,16 @@ def m_step(X, responsibilities, *, reg_covar=0.0):
 def lower_bound(X, weights, means, covariances, responsibilities):
     r"""The evidence lower bound :math:`\mathcal{L}(q, \boldsymbol\theta)` for responsibilities :math:`q`.
 
-    Implements :eq:`eq-lower-bound`:
-    :math:`\mathcal{L}(q,\boldsymbol\theta) = \sum_n\sum_k r_{nk}\left[\log\pi_k
-    + \log\mathcal{N}(\mathbf{x}_n\mid\boldsymbol\mu_k,\boldsymbol\Sigma_k) - \log r_{nk}\right]`,
+    Implements :eq:`eq-lower-bound`,
+
+    .. math::
+
+        \begin{aligned}
+        \mathcal{L}(q,\boldsymbol\theta) = \sum_n\sum_k r_{nk}\bigl[&\log\pi_k
+        + \log\mathcal{N}(\mathbf{x}_n\mid\boldsymbol\mu_k,\boldsymbol\Sigma_k) \\
+        &- \log r_{nk}\bigr],
+        \end{aligned}
+
     with :math:`0\log 0 = 0`. By :eq:`eq-log-likelihood-decomposition` it equals
     :func:`gmmlab.log_likelihood` minus a KL divergence, so it is never larger and is equal exactly when
     the responsibilities are the posterior returned by :func:`e_step`.

@@ -213,7 +213,7 @@ def log_likelihood_gradients(X, logits, means, free_factors):
 
     - :eq:`eq-bey2-grad-logits`: :math:`\partial\ell/\partial\omega_k = N_k - N\pi_k`;
     - :eq:`eq-bey2-grad-mean`: :math:`\partial\ell/\partial\boldsymbol\mu_k = \mathbf{L}_k^{-\top}\sum_n r_{nk}\mathbf{u}_{nk}`;
-    - :eq:`eq-bey2-grad-cholesky`: :math:`\mathbf{G}_k = \mathbf{L}_k^{-\top}\bigl(\sum_n r_{nk}\mathbf{u}_{nk}\mathbf{u}_{nk}^\top - N_k\mathbf{I}\bigr)`,
+    - :eq:`eq-bey2-grad-cholesky`: :math:`\mathbf{G}_k` :math:`= \mathbf{L}_k^{-\top}\bigl(\sum_n r_{nk}\mathbf{u}_{nk}\mathbf{u}_{nk}^\top - N_k\mathbf{I}\bigr)`,
       whose lower triangle is the gradient with respect to :math:`\mathbf{A}_k`, with every diagonal
       entry multiplied by :math:`L_{k,dd}` (the chain rule through the exponential).
 

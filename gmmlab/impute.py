@@ -25,9 +25,16 @@ class GaussianMixtureImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimat
     missing coordinates m of each row in from its observed ones o under that mixture:
 
     - ``strategy="mean"``: the conditional mean
-      :math:`\mathbb{E}[\mathbf{x}_m\mid\mathbf{x}_o] = \sum_k r_k(\mathbf{x}_o)\,(\boldsymbol\mu_{k,m}
-      + \boldsymbol\Sigma_{k,mo}\boldsymbol\Sigma_{k,oo}^{-1}(\mathbf{x}_o - \boldsymbol\mu_{k,o}))`, with
-      :math:`r_k(\mathbf{x}_o)` the responsibilities of the observed coordinates (:eq:`eq-responsibilities`
+
+      .. math::
+
+          \begin{aligned}
+          &\mathbb{E}[\mathbf{x}_m\mid\mathbf{x}_o] \\
+          &\quad = \sum_k r_k(\mathbf{x}_o)\,\bigl(\boldsymbol\mu_{k,m}
+          + \boldsymbol\Sigma_{k,mo}\boldsymbol\Sigma_{k,oo}^{-1}(\mathbf{x}_o - \boldsymbol\mu_{k,o})\bigr),
+          \end{aligned}
+
+      with :math:`r_k(\mathbf{x}_o)` the responsibilities of the observed coordinates (:eq:`eq-responsibilities`
       on the marginals), the best guess in squared error;
     - ``strategy="sample"``: a draw from the conditional distribution, a component k with probability
       :math:`r_k(\mathbf{x}_o)` and then :math:`\mathbf{x}_m` from the conditional Gaussian of component k

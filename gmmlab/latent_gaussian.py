@@ -137,8 +137,8 @@ def ppca_m_step(X, mean, posterior_means, posterior_covariance):
     r"""M-step of probabilistic PCA: the loading matrix and noise variance that maximise the expected log-joint.
 
     Implements :eq:`eq-bey2-ppca-m-step-w`,
-    :math:`\mathbf{W} = \bigl[\sum_n (\mathbf{x}_n - \boldsymbol\mu)\mathbf{m}_n^\top\bigr]\bigl[\sum_n
-    \mathbb{E}[\mathbf{z}_n\mathbf{z}_n^\top]\bigr]^{-1}` with
+    :math:`\mathbf{W} = \bigl[\sum_n (\mathbf{x}_n - \boldsymbol\mu)\mathbf{m}_n^\top\bigr]`
+    :math:`\bigl[\sum_n \mathbb{E}[\mathbf{z}_n\mathbf{z}_n^\top]\bigr]^{-1}` with
     :math:`\mathbb{E}[\mathbf{z}_n\mathbf{z}_n^\top] = \sigma^2\mathbf{V}^{-1} + \mathbf{m}_n\mathbf{m}_n^\top`, then
     :eq:`eq-bey2-ppca-m-step-sigma` for :math:`\sigma^2` with the *new* :math:`\mathbf{W}`.
 

@@ -81,7 +81,7 @@ def log_joint(X, weights, means, covariances):
 
 
 def log_likelihood(X, weights, means, covariances):
-    r"""Log-likelihood :math:`\log p(\mathcal{X}\mid\boldsymbol\theta) = \sum_n \log\sum_k \pi_k\,\mathcal{N}(\mathbf{x}_n\mid\boldsymbol\mu_k,\boldsymbol\Sigma_k)`.
+    r"""Log-likelihood :math:`\log p(\mathcal{X}\mid\boldsymbol\theta)` :math:`= \sum_n \log\sum_k \pi_k\,\mathcal{N}(\mathbf{x}_n\mid\boldsymbol\mu_k,\boldsymbol\Sigma_k)`.
 
     Implements :eq:`eq-gmm-log-likelihood`, summed over data points, with the inner sum taken by
     :func:`logsumexp` so that far-away points do not underflow to :math:`\log 0`.

@@ -60,7 +60,7 @@ def _check_nu(nu, n_features, proper):
 
 
 def log_prior(weights, covariances, *, alpha, psi, nu):
-    r"""Log-density of the prior, :math:`\log\mathrm{Dir}(\boldsymbol\pi;\alpha) + \sum_k\log\mathcal{W}^{-1}(\boldsymbol\Sigma_k;\boldsymbol\Psi,\nu)`.
+    r"""Log-density of the prior, :math:`\log\mathrm{Dir}(\boldsymbol\pi;\alpha)` :math:`+ \sum_k\log\mathcal{W}^{-1}(\boldsymbol\Sigma_k;\boldsymbol\Psi,\nu)`.
 
     Implements :eq:`eq-bey-log-prior` with both normalising constants, taken from ``scipy.stats.dirichlet`` and
     ``scipy.stats.invwishart``: the value is the log-density of the proper prior on the weights and the covariances.
@@ -120,7 +120,7 @@ def log_prior(weights, covariances, *, alpha, psi, nu):
 
 
 def penalised_log_likelihood(X, weights, means, covariances, *, alpha, psi, nu):
-    r"""The MAP-EM objective :math:`\log p(\mathcal{X}\mid\boldsymbol\theta) + \log p(\boldsymbol\theta)`.
+    r"""The MAP-EM objective :math:`\log p(\mathcal{X}\mid\boldsymbol\theta)` :math:`+ \log p(\boldsymbol\theta)`.
 
     Implements :eq:`eq-bey-penalised`: :func:`gmmlab.log_likelihood` plus :func:`log_prior`.
 

@@ -270,8 +270,13 @@ def m_step_missing(X, responsibilities, conditional_means, conditional_covarianc
 
     Implements :eq:`eq-inc-m-step`: with :math:`N_k = \sum_n r_{nk}` (:eq:`eq-n-k`),
     :math:`\pi_k = N_k/N`, :math:`\boldsymbol\mu_k = \frac{1}{N_k}\sum_n r_{nk}\hat{\mathbf{x}}_{nk}` and
-    :math:`\boldsymbol\Sigma_k = \frac{1}{N_k}\sum_n r_{nk}\left[(\hat{\mathbf{x}}_{nk}-\boldsymbol\mu_k)
-    (\hat{\mathbf{x}}_{nk}-\boldsymbol\mu_k)^\top + \mathbf{C}_{nk}\right]`. The term :math:`\mathbf{C}_{nk}` is the
+
+    .. math::
+
+        \boldsymbol\Sigma_k = \frac{1}{N_k}\sum_n r_{nk}\bigl[(\hat{\mathbf{x}}_{nk}-\boldsymbol\mu_k)
+        (\hat{\mathbf{x}}_{nk}-\boldsymbol\mu_k)^\top + \mathbf{C}_{nk}\bigr].
+
+    The term :math:`\mathbf{C}_{nk}` is the
     uncertainty of the imputed entries; leaving it out treats a guess as an observation and shrinks the covariances.
     The observed entries are taken from ``X`` itself; ``conditional_means`` supplies only the missing ones.
 

@@ -18,7 +18,8 @@ with ``python -m http.server`` on 127.0.0.1, visits every page once in Debian's 
 * at 390, 800 and 1280 px the menu button opens the chapter list and a chapter is reachable from it, with one
   search button in sight; no page scrolls sideways (at 800 px: the phone's page widened, see RESIZED); at 1280 px
   no display equation is wider than its box;
-* at 390 px every display equation that scrolls fades out at its cut edge and keeps its number in sight, and
+* at 390 px every display equation that scrolls fades out at its cut edge and keeps its number in sight, no
+  inline formula is wider than its line, figures are shown at no less than 60% of their drawn size, and
   code names in tables are not broken mid-word;
 * the Tab key reaches every header control (menu, launch, repository, download), which then shows a focus
   ring, and stops at no formula but one that scrolls in its box (to scroll it);
@@ -148,6 +149,11 @@ COLLECT = r"""() => {
         mathTabStops: formulas().filter(f => f.stop && !f.scrolls).map(f => f.text),
         mathScrollNoStop: formulas().filter(f => f.scrolls && !f.stop).map(f => f.text),
         mathScrolls: formulas().filter(f => f.scrolls).length,
+        // inline formulas (a span.math outside display math) wider than their box, which cuts them
+        inlineMath: document.querySelectorAll('span.math').length,
+        inlineOverflow: Array.from(document.querySelectorAll('span.math'))
+            .filter(s => s.scrollWidth > s.clientWidth)
+            .map(s => `${s.scrollWidth - s.clientWidth} px: ${s.textContent.trim().slice(0, 60)}`),
         // code names in tables (not the index's) laid out on more than one line although their text has no
         // break point (a space, a - or /, or before an opening bracket): broken mid-word
         tableCode: document.querySelectorAll('.bd-content table:not(.indextable) code.literal').length,
@@ -555,6 +561,33 @@ def test_scrolling_display_equations_show_a_cue_and_keep_their_number_on_a_phone
             problems.append((page, f"its number {number['text']} is out of sight: {eq['equation']} ({number})"))
     problems += [(page, f"fits but is faded ({eq['fade']}): {eq['equation']}") for page, eq in fitting if eq["faded"]]
     assert not problems, "display equations on a phone:\n" + report(problems)
+
+
+def test_no_inline_formula_overflows_on_a_phone(narrow_crawls):
+    """At 390 px every inline formula fits its line: a long one is set as a display formula broken at its
+    relations, or written as shorter inline pieces that wrap between them, never cut in a scrolling box."""
+    pages = narrow_crawls[390]
+    assert sum(info["inlineMath"] for info in pages.values()) >= 500, "hardly any inline formula at 390 px?"
+    problems = [(page, formula) for page, info in pages.items() for formula in info["inlineOverflow"]]
+    assert not problems, "inline formulas wider than the column at 390 px:\n" + report(problems)
+
+
+def test_figures_keep_their_text_legible_on_a_phone(narrow_crawls):
+    """At 390 px an SVG figure is shown at no less than 60% of the size it was drawn at (or whole, if it is
+    smaller than the column), so that its 12 pt labels stay about 10 px high; a multi-panel figure scrolls
+    sideways in its box instead of shrinking to a third (static/book_html.css)."""
+    shown = [
+        (page, image) for page, info in narrow_crawls[390].items() for image in info["images"]
+        if image["shownWidth"] > 0 and image["src"].endswith(".svg") and "_images/" in image["src"]
+    ]
+    assert len(shown) >= 20, f"only {len(shown)} SVG figures shown at 390 px?"
+    assert any(image["naturalWidth"] > 1.2 * 390 for _, image in shown), "no figure wider than a phone?"
+    problems = [
+        (page, f"{image['src'][-40:]}: drawn {image['naturalWidth']} px wide, shown at {image['shownWidth']:.0f} px")
+        for page, image in shown
+        if image["shownWidth"] < 0.6 * image["naturalWidth"] - 1
+    ]
+    assert not problems, "figures shrunk below 60% of their size at 390 px:\n" + report(problems)
 
 
 def test_code_names_in_tables_are_not_broken_mid_word_on_a_phone(narrow_crawls):

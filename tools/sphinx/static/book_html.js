@@ -9,6 +9,14 @@ document.addEventListener("DOMContentLoaded", () => {
     link.title = "Open the figure at full size";
     img.replaceWith(link);
     link.append(img);
+    // An SVG's natural width is its size as drawn (text at the size the figure was made with); on a phone the
+    // stylesheet keeps it at no less than a fixed share of that, so a multi-panel figure's labels stay legible
+    // and the figure scrolls sideways in its link instead.
+    if (/\.svg$|^data:image\/svg/.test(img.getAttribute("src"))) {
+      const natural = () => img.naturalWidth && img.style.setProperty("--gmmlab-natural-width", `${img.naturalWidth}px`);
+      if (img.complete) natural();
+      else img.addEventListener("load", natural, {once: true});
+    }
   }
 });
 
