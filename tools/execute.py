@@ -30,14 +30,14 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "_build" / ".jupyter_cache"  # jupyter-book's default execution cache
 
 
-def chapters():
-    """The sources of _toc.yml (root, chapters, sections) that exist, in order."""
+def toc_documents():
+    """Every document _toc.yml lists (root, chapters, sections), as docnames (book/kmeans), in order."""
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    names = [toc["root"]]
+    found = [toc["root"]]
 
     def walk(node):
         if isinstance(node, dict):
-            names.extend([node["file"]] if "file" in node else [])
+            found.extend([node["file"]] if "file" in node else [])
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -45,10 +45,12 @@ def chapters():
                 walk(item)
 
     walk({key: value for key, value in toc.items() if key != "root"})
-    found = []
-    for name in names:
-        found += [path for path in (REPO / f"{name}.md", REPO / f"{name}.ipynb") if path.is_file()]
-    return found
+    return [str(Path(doc).with_suffix("")) for doc in found]
+
+
+def chapters():
+    """The sources of _toc.yml's documents that are notebooks or may be (MyST Markdown), in order."""
+    return [path for name in toc_documents() for path in (REPO / f"{name}.md", REPO / f"{name}.ipynb") if path.is_file()]
 
 
 def read(path):

@@ -40,6 +40,9 @@ import yaml
 
 from browser.kit import HTML, REPO, NetworkGuard, background_server, free_port, is_notebook_source
 
+sys.path.insert(0, str(REPO / "tools"))
+from execute import toc_documents  # noqa: E402  (tools/execute.py: what _toc.yml lists)
+
 pytestmark = [pytest.mark.slow(minutes=6), pytest.mark.browser]
 
 VENDOR_SCRIPTS = {
@@ -177,25 +180,6 @@ COLLECT = r"""() => {
             window.requirejs.defined('@jupyter-widgets/html-manager/dist/libembed-amd'),
     };
 }"""
-
-
-def toc_documents():
-    """Every document the table of contents lists (root, chapters, sections), as docnames."""
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({key: value for key, value in toc.items() if key != "root"})
-    return [str(Path(doc).with_suffix("")) for doc in found]
 
 
 def source_of(docname):
