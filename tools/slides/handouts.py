@@ -21,15 +21,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-# Runs in the deck opened with ?print-pdf: waits until reveal.js has laid out a page for every slide (it does so
-# after "ready", so "ready" alone is not enough), MathJax has typeset, and the fonts and figures have loaded.
+# Runs in the deck opened with ?print-pdf: waits until reveal.js is ready and has laid out a page for every slide
+# (it does so after "ready", then dispatches "pdf-ready" in the same task), MathJax has typeset, and the fonts and
+# figures have loaded. A deck that is not laid out within two minutes is reported, never printed half-made.
 READY = """async () => {
   const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
-  for (let i = 0; i < 600 && !(window.Reveal && Reveal.isReady()); i++) await sleep(50);
+  const pages = () => document.querySelectorAll('.reveal .slides .pdf-page').length;
+  const laidOut = () => !!(window.Reveal && Reveal.isReady && Reveal.isReady()) && Reveal.getTotalSlides() > 0
+    && pages() >= Reveal.getTotalSlides();
+  for (let i = 0; i < 2400 && !laidOut(); i++) await sleep(50);
+  if (!laidOut()) return {error: window.Reveal ? `reveal.js laid out ${pages()} pages for ${Reveal.getTotalSlides()} `
+    + `slides (ready: ${Reveal.isReady && Reveal.isReady()})` : 'reveal.js did not load'};
   for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) await sleep(50);
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-  const pages = () => document.querySelectorAll('.reveal .slides .pdf-page').length;
-  for (let i = 0; i < 600 && pages() < Reveal.getTotalSlides(); i++) await sleep(50);
   await document.fonts.ready;
   await Promise.all(Array.from(document.images).map(img => img.complete ? null
     : new Promise(resolve => { img.onload = img.onerror = resolve; })));
@@ -44,6 +48,8 @@ def print_deck(page, url, path):
     """
     page.goto(f"{url}?print-pdf", wait_until="load")
     laid_out = page.evaluate(READY)
+    if "error" in laid_out:
+        raise RuntimeError(f"{url}: {laid_out['error']}")
     if laid_out["pages"] != laid_out["slides"]:
         raise RuntimeError(f"{url}: reveal.js laid out {laid_out['pages']} pages for {laid_out['slides']} slides")
     page.pdf(path=str(path), prefer_css_page_size=True, print_background=True)
