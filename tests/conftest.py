@@ -23,7 +23,7 @@ def _close_figures():
     plt.close("all")
 
 
-# make test runs the suite on two workers (pytest-xdist, --dist loadfile): whole files go to whichever worker is
+# make test runs the suite on three workers (pytest-xdist, --dist loadfile): whole files go to whichever worker is
 # free, in collection order. Files marked slow go first, the longest first (each marks its usual minutes on two
 # workers, `pytest.mark.slow(minutes=N)`), so the run does not end with one worker busy on a long file while the
 # other idles.
