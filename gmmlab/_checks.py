@@ -17,8 +17,9 @@ def non_finite_message(name, row):
     return f"{name} contains NaN or infinite values (first in row {row}); remove or impute them"
 
 
-def check_missing_values(X, name="X"):
-    """Raise ``ValueError`` naming the first row with an infinite value, or with every entry NaN.
+def check_missing_values(X, name="X", first_row=0):
+    """Raise ``ValueError`` naming the first row with an infinite value, or with every entry NaN (counted from
+    ``first_row``, the number of X's first row in a larger array, such as a Dask chunk's in its array).
 
     Where NaN marks a missing entry (the estimator's missing-at-random data), infinity is not missing: it is
     a value no Gaussian gives, so it is refused; and a row with nothing observed says nothing about the
@@ -26,10 +27,10 @@ def check_missing_values(X, name="X"):
     """
     infinite = np.isinf(X)
     if infinite.any():
-        raise ValueError(infinite_message(name, int(np.argwhere(infinite)[0, 0])))
+        raise ValueError(infinite_message(name, first_row + int(np.argwhere(infinite)[0, 0])))
     empty = np.isnan(X).all(axis=1)
     if empty.any():
-        raise ValueError(empty_row_message(name, int(np.argmax(empty))))
+        raise ValueError(empty_row_message(name, first_row + int(np.argmax(empty))))
 
 
 def infinite_message(name, row):

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from ._checks import empty_column_message, empty_row_message, infinite_message
+from ._checks import check_missing_values, empty_column_message, empty_row_message, infinite_message
 from ._covariances import NK_FLOOR, finish_covariances
 from ._fast import em_iteration
 
@@ -371,12 +371,7 @@ class ChunkedData:
 def _apply(block, model, method, block_info=None):
     """The in-memory method on one chunk (NaN entries are missing values); an error about a row names its row
     in the whole array."""
-    first_row = block_info[0]["array-location"][0][0] if block_info else 0
-    infinite, empty = np.isinf(block).any(axis=1), np.isnan(block).all(axis=1)
-    if infinite.any():
-        raise ValueError(infinite_message("X", first_row + int(np.argmax(infinite))))
-    if empty.any():
-        raise ValueError(empty_row_message("X", first_row + int(np.argmax(empty))))
+    check_missing_values(block, "X", first_row=block_info[0]["array-location"][0][0] if block_info else 0)
     return getattr(model, method)(block)
 
 

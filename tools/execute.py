@@ -62,9 +62,9 @@ def read(path):
     return reader.read(text), reader.read_fmt
 
 
-def execute(path, timeout, allow_errors):
-    """Run one chapter in its own folder (myst-nb's default CWD); (notebook, seconds, error text or None)."""
-    notebook, _ = read(path)
+def execute(path, notebook, timeout, allow_errors):
+    """Run one chapter, as :func:`read` read it, in its own folder (myst-nb's default CWD); (the notebook with
+    its outputs, seconds, error text or None)."""
     result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors,
                                  meta_override=True)
     return notebook, result.time, (None if result.err is None else result.exc_string)
@@ -88,14 +88,15 @@ def main():
         try:
             cache.match_cache_notebook(read_result[0])
         except KeyError:
-            pending.append((path, read_result[1]))
+            pending.append((path, *read_result))
     if not pending:
         return 0
     pending.sort(key=lambda item: item[0].stat().st_size, reverse=True)  # longest first: the pool ends together
     print(f"tools/execute.py: executing {len(pending)} chapters, {args.jobs} at a time")
     begin, failed = time.monotonic(), []
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [(path, fmt, pool.submit(execute, path, timeout, allow_errors)) for path, fmt in pending]
+        futures = [(path, fmt, pool.submit(execute, path, notebook, timeout, allow_errors))
+                   for path, notebook, fmt in pending]
         for path, fmt, future in futures:
             notebook, seconds, error = future.result()
             name = path.relative_to(REPO)
