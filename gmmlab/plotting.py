@@ -10,6 +10,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.gridspec import GridSpec
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
@@ -144,6 +145,7 @@ def phone_figure(fig, width=PHONE_WIDTH):
 
     phone = pickle.loads(pickle.dumps(fig))
     plt.close(phone)  # unpickling a pyplot figure registers the copy with pyplot: it must not be shown itself
+    FigureCanvasAgg(phone)  # its own canvas, to measure its text (printing it as SVG swaps in the SVG canvas)
     fig_width, fig_height = fig.get_size_inches()
     if isinstance(fig.get_layout_engine(), (type(None), PlaceHolderLayoutEngine)):  # none, or tight_layout() once
         # a colorbar made without constrained layout sits on a grid of its own, which only the tight layout handles
@@ -158,10 +160,51 @@ def phone_figure(fig, width=PHONE_WIDTH):
     if len(grids) != 1 or not isinstance(grid, GridSpec) or grid.get_geometry()[1] < 3:
         height = max(fig_height * width / fig_width, min(fig_height, 0.6 * width))
         phone.set_size_inches(width, height)
-        return phone
-    heights = _regrid(phone, placed, grid, fig_width, fig_height, width)
-    phone.set_size_inches(width, sum(heights))
+    else:
+        heights = _regrid(phone, placed, grid, fig_width, fig_height, width)
+        phone.set_size_inches(width, sum(heights))
+    _fit_text(phone)
     return phone
+
+
+def _fit_text(phone, passes=3):
+    """Fits the text of a narrowed figure to its panels: a title or axis label longer than its axes is broken
+    onto another line at a space, and x tick labels that run into each other are turned. Each pass lays the figure out again, which makes room for the change."""
+    for _ in range(passes):
+        phone.draw_without_rendering()
+        renderer = phone.canvas.get_renderer()
+        changed = False
+        for ax in phone.axes:
+            box = ax.get_window_extent(renderer)
+            for text, room in [(ax.title, box.width), (ax._left_title, box.width), (ax._right_title, box.width),
+                               (ax.xaxis.label, box.width), (ax.yaxis.label, box.height)]:
+                if not text.get_visible() or not text.get_text():
+                    continue
+                extent = text.get_window_extent(renderer)
+                length = extent.height if text is ax.yaxis.label else extent.width
+                changed |= length > 1.02 * room and _break_line(text)
+            labels = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                             if t.get_visible() and t.get_text()), key=lambda extent: extent.x0)
+            if not ax.xaxis.get_tick_params().get("rotation") and any(
+                    right.x0 < left.x1 for left, right in zip(labels, labels[1:])):
+                ax.tick_params(axis="x", labelrotation=30)
+                changed = True
+        if not changed:
+            return
+
+
+def _break_line(text):
+    """Breaks the longest line of ``text`` at the space nearest its middle, outside ``$...$``; False if none."""
+    lines = text.get_text().split("\n")
+    longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+    line = lines[longest]
+    spaces = [i for i, char in enumerate(line) if char == " " and line[:i].count("$") % 2 == 0 and 0 < i < len(line) - 1]
+    if not spaces:
+        return False
+    cut = min(spaces, key=lambda i: abs(i - len(line) / 2))
+    lines[longest:longest + 1] = [line[:cut], line[cut + 1:]]
+    text.set_text("\n".join(lines))
+    return True
 
 
 def _regrid(phone, placed, grid, fig_width, fig_height, width):

@@ -266,3 +266,15 @@ def test_label_panels_letters_the_panels_in_order():
     with pytest.raises(ValueError, match="at most 26 panels"):
         gmmlab.plotting.label_panels([axes[0]] * 27)
     plt.close(fig)
+
+
+def test_the_phone_layout_breaks_text_too_long_for_its_panel():
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.6), layout="constrained")
+    axes[0].set_title("a title as long as this one fits a panel of 3.6 inches")
+    axes[1].set_xlabel("an axis label of $\\lambda$ (0 = uniform, 1 = posterior)")
+    axes[1].plot(["random", "random_from_data", "k-means++", "kmeans"], [1, 2, 3, 4])
+    phone = gmmlab.plotting.phone_figure(fig)
+    assert "\n" not in axes[0].get_title() and "\n" in phone.axes[0].get_title()
+    assert phone.axes[1].get_xlabel().count("$") == 2 and "\n" in phone.axes[1].get_xlabel()  # not inside $...$
+    assert phone.axes[1].xaxis.get_tick_params().get("rotation") and not axes[1].xaxis.get_tick_params().get("rotation")
+    plt.close(fig)

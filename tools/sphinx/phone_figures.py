@@ -9,8 +9,9 @@ phone (``gmmlab.plotting.phone_figure``: 4.5 inches wide, at most two panels sid
 document. Jupyter ignores that metadata, so a notebook shows the normal figure.
 
 myst-nb writes each image output to a file named by the sha256 of its data and keeps only width and height of
-its metadata, so this reads the executed notebook myst-nb saved (``_build/jupyter_execute/<page>.ipynb``), matches
-each output's SVG to its image by that hash, and writes the phone SVG beside it (``<hash>-phone.svg``). For the
+its metadata, so this reads the executed notebooks (the execution cache's, and any myst-nb saved with outputs in
+``_build/jupyter_execute``), matches each output's SVG to its image by that hash, and writes the phone SVG beside
+the image (``<hash>-phone.svg``). For the
 HTML builder, each such image becomes
 
 .. code-block:: html
@@ -52,8 +53,8 @@ def _depart_picture(self, node):
 
 
 @lru_cache(maxsize=None)
-def _phone_svgs(notebook_path, mtime):
-    """{sha256 of an SVG output as myst-nb names its file: the phone SVG} of an executed notebook."""
+def _phone_svgs_of(notebook_path, mtime):
+    """{sha256 of an SVG output, as myst-nb names its file: the phone SVG} of one executed notebook."""
     notebook = nbformat.read(notebook_path, as_version=4)
     found = {}
     for cell in notebook.cells:
@@ -67,22 +68,31 @@ def _phone_svgs(notebook_path, mtime):
     return found
 
 
+def _phone_svgs(app):
+    """{sha256: phone SVG} of every executed notebook of the build: the execution cache's (myst-nb's ``cache``
+    mode takes each output from there and saves the page's notebook without them) and myst-nb's own copies."""
+    cache = app.env.mystnb_config.execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    notebooks = [*Path(cache).glob("executed/*/*.ipynb"), *(Path(app.outdir).parent / OUTPUT_FOLDER).rglob("*.ipynb")]
+    found = {}
+    for notebook in notebooks:
+        found.update(_phone_svgs_of(str(notebook), notebook.stat().st_mtime_ns))
+    return found
+
+
 def _add_pictures(app, doctree, docname):
     if app.builder.format != "html":
         return
     folder = Path(app.outdir).parent / OUTPUT_FOLDER
-    notebook = folder.joinpath(*docname.split("/")).with_suffix(".ipynb")
-    if not notebook.exists():
-        return
-    phones = _phone_svgs(str(notebook), notebook.stat().st_mtime_ns)
-    for image in list(doctree.findall(nodes.image)):
-        uri = image.get("candidates", {}).get("image/svg+xml", image["uri"])
-        match = OUTPUT_NAME.match(Path(uri).name)
-        if not match or match[1] not in phones:
+    images = [image for image in doctree.findall(nodes.image)
+              if OUTPUT_NAME.match(Path(image.get("candidates", {}).get("image/svg+xml", image["uri"])).name)]
+    phones = _phone_svgs(app) if images else {}
+    for image in images:
+        digest = OUTPUT_NAME.match(Path(image.get("candidates", {}).get("image/svg+xml", image["uri"])).name)[1]
+        if digest not in phones:
             continue
-        phone_file = folder / f"{match[1]}-phone.svg"
-        if not phone_file.exists() or phone_file.read_text(encoding="utf-8") != phones[match[1]]:
-            phone_file.write_text(phones[match[1]], encoding="utf-8")
+        phone_file = folder / f"{digest}-phone.svg"
+        if not phone_file.exists() or phone_file.read_text(encoding="utf-8") != phones[digest]:
+            phone_file.write_text(phones[digest], encoding="utf-8")
         # registered as the builder registers an image of the page, so copy_image_files puts it in _images
         source = os.path.relpath(phone_file, app.srcdir)
         app.builder.images[source] = app.env.images.add_file(docname, source)
