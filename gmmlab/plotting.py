@@ -127,8 +127,8 @@ def phone_figure(fig, width=PHONE_WIDTH):
     Returns
     -------
     matplotlib Figure
-        The copy, not registered with pyplot; its height keeps each panel's shape (a flat one made no flatter
-        than 0.6 of its width on a phone).
+        The copy, not registered with pyplot; its height keeps each panel's shape (a flat figure made no
+        flatter than 0.75 of its width on a phone, room for titles broken onto two lines).
 
     Examples
     --------
@@ -158,7 +158,7 @@ def phone_figure(fig, width=PHONE_WIDTH):
     grids = {spec.get_gridspec() for _, spec in placed}
     grid = placed[0][1].get_gridspec() if placed else None
     if len(grids) != 1 or not isinstance(grid, GridSpec) or grid.get_geometry()[1] < 3:
-        height = max(fig_height * width / fig_width, min(fig_height, 0.6 * width))
+        height = max(fig_height * width / fig_width, min(fig_height, 0.75 * width))
         phone.set_size_inches(width, height)
     else:
         heights = _regrid(phone, placed, grid, fig_width, fig_height, width)
@@ -169,7 +169,8 @@ def phone_figure(fig, width=PHONE_WIDTH):
 
 def _fit_text(phone, passes=3):
     """Fits the text of a narrowed figure to its panels: a title or axis label longer than its axes is broken
-    onto another line at a space, and x tick labels that run into each other are turned. Each pass lays the figure out again, which makes room for the change."""
+    once onto another line at a space, and x tick labels that run into each other are turned. Each pass lays the figure out again, which makes room for the change."""
+    broken = set()  # once each: breaking again narrows the panels further, which only asks for more breaks
     for _ in range(passes):
         phone.draw_without_rendering()
         renderer = phone.canvas.get_renderer()
@@ -178,11 +179,13 @@ def _fit_text(phone, passes=3):
             box = ax.get_window_extent(renderer)
             for text, room in [(ax.title, box.width), (ax._left_title, box.width), (ax._right_title, box.width),
                                (ax.xaxis.label, box.width), (ax.yaxis.label, box.height)]:
-                if not text.get_visible() or not text.get_text():
+                if not text.get_visible() or not text.get_text() or id(text) in broken:
                     continue
                 extent = text.get_window_extent(renderer)
                 length = extent.height if text is ax.yaxis.label else extent.width
-                changed |= length > 1.02 * room and _break_line(text)
+                if length > 1.02 * room and _break_line(text):
+                    broken.add(id(text))
+                    changed = True
             labels = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels()
                              if t.get_visible() and t.get_text()), key=lambda extent: extent.x0)
             if not ax.xaxis.get_tick_params().get("rotation") and any(
@@ -233,7 +236,7 @@ def _regrid(phone, placed, grid, fig_width, fig_height, width):
 
     def whole_row(spec):
         moves.append((spec, len(heights), 1, slice(0, columns)))
-        heights.append(_phone_height(row_heights[spec.rowspan].sum(), col_widths[spec.colspan].sum(), width))
+        heights.append(_phone_height(row_heights[spec.rowspan].sum(), col_widths[spec.colspan].sum(), width, 0.85))
 
     pending = sorted(whole_width, key=lambda item: item[:2])
     for position, key in enumerate(order):
@@ -259,10 +262,11 @@ def _regrid(phone, placed, grid, fig_width, fig_height, width):
     return heights
 
 
-def _phone_height(height, cell_width, phone_width):
+def _phone_height(height, cell_width, phone_width, tallest=1.25):
     """A panel's height at ``phone_width``: its shape kept, but no flatter than 0.6 of its width (a thin bar stays
-    as thin as it was drawn) and no taller than 0.85 of it (a tall summary panel beside others is given a row)."""
-    return min(max(height * phone_width / cell_width, min(height, 0.6 * phone_width)), 0.85 * phone_width)
+    as thin as it was drawn) and no taller than ``tallest`` times it (0.85 for a tall summary panel beside others,
+    which is given a whole row)."""
+    return min(max(height * phone_width / cell_width, min(height, 0.6 * phone_width)), tallest * phone_width)
 
 
 def _show_shared_tick_labels(phone):
