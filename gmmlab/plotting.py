@@ -85,7 +85,6 @@ PHONE_SVG_KEY = "gmmlab-phone-svg"
 
 def _svg_with_phone_layout(fig):
     """IPython's SVG formatter for figures: ``(svg, {PHONE_SVG_KEY: phone svg})``, see :func:`use_style`."""
-    import pickle
     import warnings
 
     from IPython.core.pylabtools import print_figure
@@ -97,10 +96,14 @@ def _svg_with_phone_layout(fig):
         return None
     try:
         phone = phone_figure(fig)
-    except (pickle.PicklingError, TypeError, AttributeError) as error:
-        warnings.warn(f"no phone layout for this figure, which cannot be copied: {error}", stacklevel=2)
+    except _UncopyableFigure as error:  # the figure is still shown, as drawn
+        warnings.warn(f"no phone layout for this figure: {error}", stacklevel=2)
         return svg
     return svg, {PHONE_SVG_KEY: print_figure(phone, "svg", **options)}
+
+
+class _UncopyableFigure(ValueError):
+    """A figure with an artist that does not pickle, so that no phone layout can be made of a copy."""
 
 
 def phone_figure(fig, width=PHONE_WIDTH):
@@ -130,6 +133,11 @@ def phone_figure(fig, width=PHONE_WIDTH):
         The copy, not registered with pyplot; its height keeps each panel's shape (a flat figure made no
         flatter than 0.75 of its width on a phone, room for titles broken onto two lines).
 
+    Raises
+    ------
+    ValueError
+        If the figure cannot be copied: an artist of it does not pickle (a lambda as tick formatter, say).
+
     Examples
     --------
     >>> import matplotlib.pyplot as plt
@@ -143,7 +151,10 @@ def phone_figure(fig, width=PHONE_WIDTH):
     """
     import pickle
 
-    phone = pickle.loads(pickle.dumps(fig))
+    try:
+        phone = pickle.loads(pickle.dumps(fig))
+    except (pickle.PicklingError, TypeError, AttributeError) as error:
+        raise _UncopyableFigure(f"the figure cannot be copied (pickled) for its phone layout: {error}") from error
     plt.close(phone)  # unpickling a pyplot figure registers the copy with pyplot: it must not be shown itself
     FigureCanvasAgg(phone)  # its own canvas, to measure its text (printing it as SVG swaps in the SVG canvas)
     fig_width, fig_height = fig.get_size_inches()

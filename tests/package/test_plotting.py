@@ -254,6 +254,8 @@ def test_a_figure_shows_its_phone_layout_in_the_svg_outputs_metadata():
     fig.axes[0].xaxis.set_major_formatter(lambda x, pos: "x")  # a lambda does not pickle: no phone layout
     with pytest.warns(UserWarning, match="no phone layout"):
         assert isinstance(gmmlab.plotting._svg_with_phone_layout(fig), str)
+    with pytest.raises(ValueError, match="cannot be copied"):
+        gmmlab.plotting.phone_figure(fig)
     plt.close(fig)
 
 
