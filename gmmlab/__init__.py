@@ -34,7 +34,8 @@ _API = {
     "datasets": (["Mixture", "old_faithful", "sample_mixture", "textbook_example", "three_clusters"],
                  ["TextbookExample"]),
     "plotting": (["component_colors", "plot_density_contours", "plot_ellipses", "plot_lower_bound", "plot_mixture_1d",
-                  "plot_responsibilities"], ["use_style", "plot_clusters", "match_components", "integer_ticks"]),
+                  "plot_responsibilities"], ["use_style", "plot_clusters", "match_components", "integer_ticks",
+                                             "label_panels", "phone_figure"]),
 }
 
 _HOME = {name: module for module, (exported, _) in _API.items() for name in exported}

@@ -10,7 +10,10 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
+from matplotlib.gridspec import GridSpec
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.patches import Ellipse
 from matplotlib.ticker import MaxNLocator
 
@@ -44,22 +47,297 @@ def use_style():
     Every chapter calls this once, before its first figure. The inline backend is loaded first, since loading
     it resets the figure formats.
 
+    A figure's SVG output also carries its phone layout (:func:`phone_figure`), drawn by the same formatter:
+    the output's metadata for ``image/svg+xml`` holds it under the key ``PHONE_SVG_KEY``, as a second SVG
+    document. Jupyter ignores metadata it does not know, so a notebook (on Binder, in JupyterLab) shows the
+    normal figure; the book's HTML build (``tools/sphinx/phone_figures.py``) serves the phone SVG to screens
+    narrower than 576 px. A figure that cannot be copied (an artist that does not pickle, such as a lambda
+    tick formatter) is shown without a phone layout, with a warning.
+
     Returns
     -------
     None
         Updates ``matplotlib.rcParams`` with ``STYLE`` (the palette ``PALETTE`` as colour cycle, the
         ``cividis`` colour map, 12 pt text, 7 x 3.6 inch figures). In an IPython session whose backend is the
-        inline one, it also sets the inline figure formats to SVG and PDF; elsewhere it changes nothing else.
+        inline one, it also sets the inline figure formats to SVG (with the phone layout in its metadata) and
+        PDF; elsewhere it changes nothing else.
     """
     mpl.rcParams.update(STYLE)
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with Jupyter
         return
-    if get_ipython() is not None and "inline" in mpl.get_backend():
+    shell = get_ipython()
+    if shell is not None and "inline" in mpl.get_backend():
+        from matplotlib.figure import Figure
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
         set_matplotlib_formats("svg", "pdf")
+        shell.display_formatter.formatters["image/svg+xml"].for_type(Figure, _svg_with_phone_layout)
+
+
+# The phone layout: 4.5 inches (432 px as drawn) fit a 390 px phone's column at about 83%, so 12 pt text is
+# shown at about 13 px. Panels side by side: at most two on a phone.
+PHONE_WIDTH = 4.5
+PHONE_COLUMNS = 2
+PHONE_SVG_KEY = "gmmlab-phone-svg"
+
+
+def _svg_with_phone_layout(fig):
+    """IPython's SVG formatter for figures: ``(svg, {PHONE_SVG_KEY: phone svg})``, see :func:`use_style`."""
+    import warnings
+
+    from IPython.core.pylabtools import print_figure
+    from matplotlib_inline.config import InlineBackend
+
+    options = InlineBackend.instance().print_figure_kwargs
+    svg = print_figure(fig, "svg", **options)
+    if svg is None:  # an empty figure draws nothing
+        return None
+    try:
+        phone = phone_figure(fig)
+    except _UncopyableFigure as error:  # the figure is still shown, as drawn
+        warnings.warn(f"no phone layout for this figure: {error}", stacklevel=2)
+        return svg
+    return svg, {PHONE_SVG_KEY: print_figure(phone, "svg", **options)}
+
+
+class _UncopyableFigure(ValueError):
+    """A figure with an artist that does not pickle, so that no phone layout can be made of a copy."""
+
+
+def phone_figure(fig, width=PHONE_WIDTH):
+    """A copy of ``fig`` laid out for a phone's screen: ``width`` inches wide, same text size, at most two columns.
+
+    The copy (a pickle round trip; ``fig`` is not changed) is drawn ``width`` inches wide with constrained layout.
+    A figure whose grid has three or more columns is re-gridded in reading order (row by row, left to right)
+    onto a grid of ``PHONE_COLUMNS`` columns, or one column when it has three panels (three side by side
+    become three one above the other). An axes spanning the whole width, or several rows (a summary panel
+    beside the others), gets a whole row, after the rows it spanned; rows of unequal heights (a panel with a
+    thin bar under it) move as column stacks, so what was under a panel stays under it. Tick labels hidden
+    by ``sharex``/``sharey`` come back where a panel lost the neighbour that showed them. Colorbars of a
+    constrained layout, insets, legends and titles follow their axes. Figures of one or two columns keep
+    their arrangement, so their "left" and "right" stay true; re-gridded ones name panels by the letters of
+    :func:`label_panels`.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        The figure as drawn for the page.
+    width : float, default=PHONE_WIDTH
+        The phone layout's width in inches.
+
+    Returns
+    -------
+    matplotlib Figure
+        The copy, not registered with pyplot; its height keeps each panel's shape (a flat figure made no
+        flatter than 0.75 of its width on a phone, room for titles broken onto two lines).
+
+    Raises
+    ------
+    ValueError
+        If the figure cannot be copied: an artist of it does not pickle (a lambda as tick formatter, say).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, axes = plt.subplots(1, 4, figsize=(12, 3.6))
+    >>> phone = phone_figure(fig)
+    >>> phone.get_size_inches()[0], axes[0].get_subplotspec().get_geometry()[:2]
+    (np.float64(4.5), (1, 4))
+    >>> phone.axes[3].get_subplotspec().get_geometry()[:2]  # the fourth panel, bottom right of a 2 x 2 grid
+    (2, 2)
+    >>> plt.close(fig)
+    """
+    import pickle
+
+    try:
+        phone = pickle.loads(pickle.dumps(fig))
+    except (pickle.PicklingError, TypeError, AttributeError) as error:
+        raise _UncopyableFigure(f"the figure cannot be copied (pickled) for its phone layout: {error}") from error
+    plt.close(phone)  # unpickling a pyplot figure registers the copy with pyplot: it must not be shown itself
+    FigureCanvasAgg(phone)  # its own canvas, to measure its text (printing it as SVG swaps in the SVG canvas)
+    fig_width, fig_height = fig.get_size_inches()
+    if isinstance(fig.get_layout_engine(), (type(None), PlaceHolderLayoutEngine)):  # none, or tight_layout() once
+        # a colorbar made without constrained layout sits on a grid of its own, which only the tight layout handles
+        nested = any(not isinstance(ax.get_gridspec(), GridSpec) for ax in phone.axes if ax.get_gridspec())
+        try:
+            phone.set_layout_engine("tight" if nested else "constrained")
+        except RuntimeError:  # a colorbar made for the tight layout
+            phone.set_layout_engine("tight")
+    placed = [(ax, ax.get_subplotspec()) for ax in phone.axes if ax.get_subplotspec() is not None]
+    grids = {spec.get_gridspec() for _, spec in placed}
+    grid = placed[0][1].get_gridspec() if placed else None
+    if len(grids) != 1 or not isinstance(grid, GridSpec) or grid.get_geometry()[1] < 3:
+        height = max(fig_height * width / fig_width, min(fig_height, 0.75 * width))
+        phone.set_size_inches(width, height)
+    else:
+        heights = _regrid(phone, placed, grid, fig_width, fig_height, width)
+        phone.set_size_inches(width, sum(heights))
+    _fit_text(phone)
+    return phone
+
+
+def _fit_text(phone, passes=3):
+    """Fits the text of a narrowed figure to its panels: a title or axis label longer than its axes is broken
+    once onto another line at a space, and x tick labels that run into each other are turned. Each pass lays the figure out again, which makes room for the change."""
+    broken = set()  # once each: breaking again narrows the panels further, which only asks for more breaks
+    for _ in range(passes):
+        phone.draw_without_rendering()
+        renderer = phone.canvas.get_renderer()
+        changed = False
+        for ax in phone.axes:
+            box = ax.get_window_extent(renderer)
+            for text, room in [(ax.title, box.width), (ax._left_title, box.width), (ax._right_title, box.width),
+                               (ax.xaxis.label, box.width), (ax.yaxis.label, box.height)]:
+                if not text.get_visible() or not text.get_text() or id(text) in broken:
+                    continue
+                extent = text.get_window_extent(renderer)
+                length = extent.height if text is ax.yaxis.label else extent.width
+                if length > 1.02 * room and _break_line(text):
+                    broken.add(id(text))
+                    changed = True
+            labels = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                             if t.get_visible() and t.get_text()), key=lambda extent: extent.x0)
+            if not ax.xaxis.get_tick_params().get("rotation") and any(
+                    right.x0 < left.x1 for left, right in zip(labels, labels[1:])):
+                ax.tick_params(axis="x", labelrotation=30)
+                changed = True
+        if not changed:
+            return
+
+
+def _break_line(text):
+    """Breaks the longest line of ``text`` at the space nearest its middle, outside ``$...$``; False if none."""
+    lines = text.get_text().split("\n")
+    longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+    line = lines[longest]
+    spaces = [i for i, char in enumerate(line) if char == " " and line[:i].count("$") % 2 == 0 and 0 < i < len(line) - 1]
+    if not spaces:
+        return False
+    cut = min(spaces, key=lambda i: abs(i - len(line) / 2))
+    lines[longest:longest + 1] = [line[:cut], line[cut + 1:]]
+    text.set_text("\n".join(lines))
+    return True
+
+
+def _regrid(phone, placed, grid, fig_width, fig_height, width):
+    """Moves the axes of ``grid`` onto a grid of at most PHONE_COLUMNS columns (see phone_figure); returns
+    the new rows' heights in inches."""
+    n_rows, n_cols = grid.get_geometry()
+    bottoms, tops, lefts, rights = grid.get_grid_positions(phone)
+    row_heights = (tops - bottoms) * fig_height
+    col_widths = (rights - lefts) * fig_width
+    uneven = not np.allclose(row_heights, row_heights[0], rtol=0.05)
+    whole_width, cells = [], []
+    for ax, spec in placed:
+        if len(spec.colspan) == n_cols or len(spec.rowspan) > 1 and not uneven:
+            whole_width.append((spec.rowspan.stop - 1, spec.colspan.start, ax, spec))
+        else:
+            cells.append((ax, spec))
+    # units: one panel, or (rows of unequal heights) the stack of panels of one column
+    units = {}
+    for ax, spec in cells:
+        units.setdefault(spec.colspan.start if uneven else (spec.rowspan.start, spec.colspan.start), []).append(spec)
+    cell_rows = sorted({spec.rowspan.start for spec in (s for specs in units.values() for s in specs)})
+    order = sorted(units)
+    columns = 1 if len(order) <= 3 and len(order) % 2 else min(PHONE_COLUMNS, n_cols - 1)
+    unit_width = width / columns
+    moves, heights = [], []  # (spec of the phone grid's rows, columns) for each axes
+
+    def whole_row(spec):
+        moves.append((spec, len(heights), 1, slice(0, columns)))
+        heights.append(_phone_height(row_heights[spec.rowspan].sum(), col_widths[spec.colspan].sum(), width, 0.85))
+
+    pending = sorted(whole_width, key=lambda item: item[:2])
+    for position, key in enumerate(order):
+        column = position % columns
+        if column == 0:
+            first_row = min(spec.rowspan.start for spec in units[key])
+            while pending and pending[0][0] < first_row:
+                whole_row(pending.pop(0)[3])
+            band = len(heights)
+            rows = cell_rows if uneven else [key[0]]
+            widest = col_widths[key if uneven else key[1]]
+            heights.extend(_phone_height(row_heights[r], widest, unit_width) for r in rows)
+        for spec in units[key]:
+            row = band + (cell_rows.index(spec.rowspan.start) if uneven else 0)
+            moves.append((spec, row, len(spec.rowspan) if uneven else 1, slice(column, column + 1)))
+    for *_, spec in pending:
+        whole_row(spec)
+    new_grid = phone.add_gridspec(len(heights), columns, height_ratios=heights)
+    axes_of = {id(spec): ax for ax, spec in placed}
+    for spec, row, span, columns_taken in moves:
+        axes_of[id(spec)].set_subplotspec(new_grid[row:row + span, columns_taken])
+    _show_shared_tick_labels(phone)
+    return heights
+
+
+def _phone_height(height, cell_width, phone_width, tallest=1.25):
+    """A panel's height at ``phone_width``: its shape kept, but no flatter than 0.6 of its width (a thin bar stays
+    as thin as it was drawn) and no taller than ``tallest`` times it (0.85 for a tall summary panel beside others,
+    which is given a whole row)."""
+    return min(max(height * phone_width / cell_width, min(height, 0.6 * phone_width)), tallest * phone_width)
+
+
+def _show_shared_tick_labels(phone):
+    """Tick labels of shared axes as ``sharex``/``sharey`` show them, in the phone grid: y labels on a panel with
+    no sibling to its left in its row, x labels on a panel with no sibling right under it."""
+    placed = [(ax, ax.get_subplotspec()) for ax in phone.axes if ax.get_subplotspec() is not None]
+    for ax, spec in placed:
+        y_siblings = ax.get_shared_y_axes().get_siblings(ax)
+        if len(y_siblings) > 1:
+            left = any(other in y_siblings and s.rowspan.start == spec.rowspan.start and s.colspan.stop <= spec.colspan.start
+                       for other, s in placed)
+            ax.yaxis.set_tick_params(labelleft=not left)
+        x_siblings = ax.get_shared_x_axes().get_siblings(ax)
+        if len(x_siblings) > 1:
+            below = any(other in x_siblings and s.rowspan.start == spec.rowspan.stop and s.colspan.start == spec.colspan.start
+                        for other, s in placed)
+            ax.xaxis.set_tick_params(labelbottom=not below)
+
+
+def label_panels(axes):
+    """Letter the panels (a), (b), (c), ... in the order given, so that captions and prose can name them.
+
+    A figure of three or more columns is re-gridded on a phone (:func:`phone_figure`), so words such as "left"
+    and "right" would be wrong there; the letters are drawn in both layouts. A panel with a title gets the
+    letter in front of it, one without a title gets it as a title on the left.
+
+    Parameters
+    ----------
+    axes : sequence of matplotlib Axes
+        The panels, in the order of the letters (reading order).
+
+    Returns
+    -------
+    list of str
+        The letters drawn, ``["(a)", "(b)", ...]``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, axes = plt.subplots(1, 3)
+    >>> axes[1].set_title("k-means")
+    Text(0.5, 1.0, 'k-means')
+    >>> label_panels(axes)
+    ['(a)', '(b)', '(c)']
+    >>> axes[1].get_title(), axes[0].get_title(loc="left")
+    ('(b) k-means', '(a)')
+    >>> plt.close(fig)
+    """
+    letters = []
+    for index, ax in enumerate(np.ravel(axes)):
+        if index >= 26:
+            raise ValueError(f"label_panels letters at most 26 panels (a to z); got {np.size(axes)}")
+        letter = f"({chr(ord('a') + index)})"
+        title = ax.get_title()
+        if title:
+            ax.title.set_text(f"{letter} {title}")  # set_title would reset its font size
+        else:
+            ax.set_title(letter, loc="left")
+        letters.append(letter)
+    return letters
 
 
 def component_colors(n_components):

@@ -1,3 +1,5 @@
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -172,3 +174,109 @@ def test_counting_axes_get_integer_ticks():
     gmmlab.plotting.integer_ticks(ax, "xy")
     ax.figure.canvas.draw()
     assert all(float(t).is_integer() for t in ax.get_yticks())
+
+
+# ------------------------------------------------------------------------------------------ the phone layout
+
+
+def contents(ax):
+    """What an axes draws, in order: each line's data, each collection's points, each text, each image."""
+    return ([tuple(np.ravel(line.get_xydata())) for line in ax.get_lines()],
+            [tuple(np.ravel(c.get_offsets())) for c in ax.collections],
+            [t.get_text() for t in ax.texts] + [ax.get_title(loc) for loc in ("left", "center")],
+            [image.get_array().shape for image in ax.images], ax.get_legend() is not None)
+
+
+def panels(shape, figsize, **kwargs):
+    fig, axes = plt.subplots(*shape, figsize=figsize, layout="constrained", **kwargs)
+    for k, ax in enumerate(np.ravel(axes)):
+        ax.plot([0, 1], [k, k + 1], label="line")
+        ax.scatter([k], [k])
+        ax.text(0.5, 0.5, f"panel {k}", transform=ax.transAxes)
+        ax.legend()
+    return fig, np.ravel(axes)
+
+
+@pytest.mark.parametrize("shape, figsize, phone_grid, places", [
+    ((1, 4), (12, 3.8), (2, 2), [(0, 0), (0, 1), (1, 0), (1, 1)]),
+    ((2, 3), (9, 6.4), (3, 2), [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]),
+    ((1, 3), (10.5, 3.6), (3, 1), [(0, 0), (1, 0), (2, 0)]),
+    ((1, 2), (7.2, 3.8), (1, 2), [(0, 0), (0, 1)]),  # two side by side keep their arrangement ("left", "right")
+])
+def test_the_phone_layout_regrids_in_reading_order_and_keeps_every_artist(shape, figsize, phone_grid, places):
+    fig, axes = panels(shape, figsize, sharey=True)
+    phone = gmmlab.plotting.phone_figure(fig)
+    assert phone.get_size_inches()[0] == gmmlab.plotting.PHONE_WIDTH == 4.5
+    assert fig.get_size_inches().tolist() == list(figsize) and axes[-1].get_subplotspec().get_geometry()[:2] == shape
+    assert len(phone.axes) == len(axes)
+    for ax, copy, place in zip(axes, phone.axes, places):
+        spec = copy.get_subplotspec()
+        assert spec.get_geometry()[:2] == phone_grid and (spec.rowspan.start, spec.colspan.start) == place
+        assert contents(copy) == contents(ax)
+    phone.canvas.draw()  # the copy lays out and draws
+    # sharey shows the tick labels of the first panel of each row only: so does the phone layout, in its rows
+    for copy in phone.axes:
+        first_column = copy.get_subplotspec().colspan.start == 0
+        assert copy.yaxis.get_tick_params()["labelleft"] == first_column
+    plt.close(fig)
+    plt.close(phone)
+
+
+def test_the_phone_layout_gives_a_summary_panel_a_row_and_keeps_a_bar_under_its_picture():
+    fig = plt.figure(figsize=(11, 6.2), layout="constrained")  # the small multiples of em-algorithm
+    grid = fig.add_gridspec(2, 4)
+    frames = [fig.add_subplot(grid[i // 3, i % 3]) for i in range(6)]
+    summary = fig.add_subplot(grid[:, 3])
+    phone = gmmlab.plotting.phone_figure(fig)
+    spec = phone.axes[frames.index(frames[-1])].get_subplotspec()
+    assert spec.get_geometry()[:2] == (4, 2) and (spec.rowspan.start, spec.colspan.start) == (2, 1)
+    spec = phone.axes[fig.axes.index(summary)].get_subplotspec()
+    assert (spec.rowspan.start, spec.colspan) == (3, range(0, 2))
+    fig = plt.figure(figsize=(11, 3.2), layout="constrained")  # pictures with a bar under two of them
+    grid = fig.add_gridspec(2, 3, height_ratios=[1, 0.08])
+    for j in range(3):
+        fig.add_subplot(grid[0, j]).imshow(np.eye(3))
+        if j:
+            fig.add_subplot(grid[1, j]).barh(0, 1)
+    phone = gmmlab.plotting.phone_figure(fig)
+    rows = [ax.get_subplotspec().rowspan.start for ax in phone.axes]
+    assert rows == [0, 2, 3, 4, 5] and phone.axes[0].get_subplotspec().get_geometry()[:2] == (6, 1)
+    plt.close("all")
+
+
+def test_a_figure_shows_its_phone_layout_in_the_svg_outputs_metadata():
+    fig, _ = panels((1, 3), (10.5, 3.6))
+    svg, metadata = gmmlab.plotting._svg_with_phone_layout(fig)
+    phone = metadata[gmmlab.plotting.PHONE_SVG_KEY]
+    assert svg.lstrip().startswith("<?xml") and phone.lstrip().startswith("<?xml")
+    width = float(re.search(r'<svg[^>]* width="([\d.]+)pt"', phone)[1])
+    assert 0.9 * 4.5 * 72 < width <= (4.5 + 2 * 0.1) * 72  # drawn 4.5 inches wide, cropped with 0.1 inch margins
+    fig.axes[0].xaxis.set_major_formatter(lambda x, pos: "x")  # a lambda does not pickle: no phone layout
+    with pytest.warns(UserWarning, match="no phone layout"):
+        assert isinstance(gmmlab.plotting._svg_with_phone_layout(fig), str)
+    with pytest.raises(ValueError, match="cannot be copied"):
+        gmmlab.plotting.phone_figure(fig)
+    plt.close(fig)
+
+
+def test_label_panels_letters_the_panels_in_order():
+    fig, axes = plt.subplots(1, 3)
+    axes[1].set_title("k-means", fontsize="small")
+    assert gmmlab.plotting.label_panels(axes) == ["(a)", "(b)", "(c)"]
+    assert [axes[0].get_title(loc="left"), axes[1].get_title(), axes[2].get_title(loc="left")] == ["(a)", "(b) k-means", "(c)"]
+    assert axes[1].title.get_fontsize() < plt.rcParams["font.size"] + 1  # the title keeps its size
+    with pytest.raises(ValueError, match="at most 26 panels"):
+        gmmlab.plotting.label_panels([axes[0]] * 27)
+    plt.close(fig)
+
+
+def test_the_phone_layout_breaks_text_too_long_for_its_panel():
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.6), layout="constrained")
+    axes[0].set_title("a title as long as this one fits a panel of 3.6 inches")
+    axes[1].set_xlabel("an axis label of $\\lambda$ (0 = uniform, 1 = posterior)")
+    axes[1].plot(["random", "random_from_data", "k-means++", "kmeans"], [1, 2, 3, 4])
+    phone = gmmlab.plotting.phone_figure(fig)
+    assert "\n" not in axes[0].get_title() and "\n" in phone.axes[0].get_title()
+    assert phone.axes[1].get_xlabel().count("$") == 2 and "\n" in phone.axes[1].get_xlabel()  # not inside $...$
+    assert phone.axes[1].xaxis.get_tick_params().get("rotation") and not axes[1].xaxis.get_tick_params().get("rotation")
+    plt.close(fig)

@@ -11,7 +11,8 @@ result in a browser.
 * ``static/book_html.css`` darkens links on the tinted backgrounds of admonitions, theorems and exercises
   to reach WCAG AA contrast, keeps display equations inside the text column (a wide one scrolls in its own
   box, never the page, and fades out where it is cut), gives the header's controls a visible keyboard focus,
-  narrows the boxes' margins on phones, and lets figures grow to their natural size. ``static/book_html.js``
+  narrows the boxes' margins on phones, and lets figures grow to their natural size (on phones a figure
+  shows its phone layout, ``phone_figures.py``; one without keeps at least 60% of its size and scrolls). ``static/book_html.js``
   opens a figure at full size on a click, gives a formula cut by its box the Tab stop the keyboard needs
   to scroll it (MathJax keeps the others out of the Tab order, ``_config.yml``), and keeps raw TeX and
   button labels out of the search's snippets. On phones, code names in tables are not broken mid-word.

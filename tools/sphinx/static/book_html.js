@@ -7,12 +7,15 @@ document.addEventListener("DOMContentLoaded", () => {
     link.href = img.getAttribute("src");
     link.className = "figure-enlarge";
     link.title = "Open the figure at full size";
-    img.replaceWith(link);
-    link.append(img);
-    // An SVG's natural width is its size as drawn (text at the size the figure was made with); on a phone the
-    // stylesheet keeps it at no less than a fixed share of that, so a multi-panel figure's labels stay legible
-    // and the figure scrolls sideways in its link instead.
-    if (/\.svg$|^data:image\/svg/.test(img.getAttribute("src"))) {
+    // A figure with a phone layout (tools/sphinx/phone_figures.py) is a <picture>: the link goes around it,
+    // and opens the full layout.
+    const shown = img.parentElement.matches("picture") ? img.parentElement : img;
+    shown.replaceWith(link);
+    link.append(shown);
+    // An SVG's natural width is its size as drawn (text at the size the figure was made with). A figure without
+    // a phone layout is kept on a phone at no less than a fixed share of that (the stylesheet), so a
+    // multi-panel figure's labels stay legible and the figure scrolls sideways in its link instead.
+    if (shown === img && /\.svg$|^data:image\/svg/.test(img.getAttribute("src"))) {
       const natural = () => img.naturalWidth && img.style.setProperty("--gmmlab-natural-width", `${img.naturalWidth}px`);
       if (img.complete) natural();
       else img.addEventListener("load", natural, {once: true});
