@@ -562,7 +562,8 @@ def test_scrolling_display_equations_show_a_cue_and_keep_their_number_on_a_phone
     equations = [(page, eq) for page, info in narrow_crawls[390].items() for eq in info["displayScrolls"]]
     scrolling = [(page, eq) for page, eq in equations if eq["scrolls"]]
     fitting = [(page, eq) for page, eq in equations if not eq["scrolls"]]
-    assert len(scrolling) >= 10, f"only {len(scrolling)} display equations scroll at 390 px: is the check looking at them?"
+    # MathJax breaks all but a few (4 of 239 scroll, measured): the check needs at least one to look at
+    assert scrolling, "no display equation scrolls at 390 px: is the check looking at them?"
     assert fitting, "no display equation fits a phone?"
     assert any(eq["number"] for _, eq in scrolling), "no scrolling equation has a number: is span.eqno still there?"
     problems = []
@@ -618,7 +619,7 @@ def test_only_formulas_that_scroll_are_tab_stops(crawl, narrow_crawls):
     keyboard needs a stop there to scroll it (static/book_html.js)."""
     crawls = {1280: crawl, **narrow_crawls}
     assert sum(info["mjxCount"] for info in crawl.values()) >= 100, "the book has hardly any typeset formula?"
-    assert sum(info["mathScrolls"] for info in narrow_crawls[390].values()) >= 10, "no formula scrolls at 390 px?"
+    assert sum(info["mathScrolls"] for info in narrow_crawls[390].values()) >= 1, "no formula scrolls at 390 px?"
     problems = []
     for width, pages in crawls.items():
         for page, info in pages.items():

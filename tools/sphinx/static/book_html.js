@@ -54,6 +54,20 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     root.dataset.gmmlabMath = "ready";
   };
+  // MathJax measures the room a display formula has with a test element it puts into the formula's div.math,
+  // which lays out its children in a row: the test element got a share of the row, as little as a few pixels,
+  // and the formulas were broken at every relation, even at 1280 px. static/book_html.css takes the test element
+  // out of the row and makes it as wide as the row less the room the equation's number takes (its width and the
+  // gap before it), which is set here, before MathJax typesets (it waits for the page to be read; this script
+  // runs before that) and again before each typesetting for a new width.
+  const reserveNumbers = () => {
+    for (const number of document.querySelectorAll("div.math > span.eqno")) {
+      const row = number.parentElement;
+      const room = number.getBoundingClientRect().width + (parseFloat(getComputedStyle(row).columnGap) || 0);
+      row.style.setProperty("--gmmlab-eqno-room", `${room}px`);
+    }
+  };
+  reserveNumbers();
   // measured once MathJax's fonts are in: before, the formulas are laid out with other widths
   const measured = () => document.fonts.ready.then(updateStops);
   // the window's width the formulas were last broken for (read before MathJax's first typesetting starts)
@@ -69,6 +83,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const rebreak = () => {
     if (window.innerWidth === width) return measured();  // only the height changed: the breaks stand
     width = window.innerWidth;
+    reserveNumbers();
     const {STATE} = MathJax._.core.MathItem;
     return MathJax.startup.document.rerenderPromise(STATE.METRICS).then(measured);
   };
