@@ -117,7 +117,8 @@ COLLECT = r"""() => {
             found.push({
                 equation: (c.parentElement.id || '') + ': ' + c.textContent.trim().slice(0, 60),
                 scrolls: scrolls,
-                // an alignment (aligned, cases, array...: a table of MathML), whose columns MathJax does not break
+                // an alignment (aligned, cases, array...: a table of MathML), which MathJax narrows only as far as
+                // it can break within its cells
                 aligned: !!c.querySelector('mjx-mtable'),
                 // the lines MathJax broke it into (a formula it did not break has no line boxes: one line)
                 lines: Math.max(1, c.querySelectorAll('mjx-linebox').length),
@@ -533,12 +534,16 @@ def test_figures_are_svg_or_at_least_twice_the_resolution(crawl):
     assert sum(image["src"].endswith(".svg") for _, image in shown) >= 20, "the book's figures are not SVG"
 
 
-def test_display_equations_are_broken_to_fit_a_phone(narrow_crawls):
+def test_display_equations_are_broken_to_fit_a_phone(crawl, narrow_crawls):
     """At 390 px MathJax breaks a display equation wider than the column into lines at its relations and
-    operators (_config.yml: displayOverflow). What still scrolls is an alignment (aligned, cases, array): MathJax
-    breaks lines within its cells, but does not break it between its columns. Widened to 800 px (RESIZED), the
+    operators (_config.yml: displayOverflow). What still scrolls is an alignment (aligned, cases, array), which MathJax
+    narrows only as far as it can break lines within its cells (not inside an underbrace, say). Widened to 800 px (RESIZED), the
     page has MathJax break the equations again for the new width (static/book_html.js): none is on more lines
-    than at 390 px, and some on fewer."""
+    than at 390 px, and some on fewer. At 1280 px each fits on one line, unbroken (MathJax breaks at the room the
+    formula has beside its number, static/book_html.css, not at a share of it)."""
+    broken = [(page, f"{eq['lines']} lines: {eq['equation']}")
+              for page, info in crawl.items() for eq in info["displayScrolls"] if eq["lines"] > 1]
+    assert not broken, "display equations broken into lines at 1280 px:\n" + report(broken)
     # each page's display equations, in the order of the page
     phone, wide = ({(page, i): eq for page, info in narrow_crawls[width].items()
                     for i, eq in enumerate(info["displayScrolls"])} for width in (390, 800))
