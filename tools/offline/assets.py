@@ -1,4 +1,5 @@
-"""The front-end files the built book serves itself (MathJax, require.js, the Jupyter widget manager, reveal.js).
+"""The front-end files the built book serves itself (MathJax and its font, require.js, the Jupyter widget manager,
+reveal.js).
 
 The files come from the npm registry: ``make offline-assets`` runs ``npm ci`` here, from the committed
 ``package.json`` and ``package-lock.json``, into ``tools/offline/node_modules`` (ignored by git).
@@ -24,9 +25,17 @@ SITE = HERE / "site"  # what Sphinx copies into the built site's root (html_extr
 
 # (source under node_modules, destination under _vendor)
 ASSETS = [
-    # The MathJax 3 component tree: tex-mml-chtml.js loads its fonts and any TeX extension it autoloads
-    # (boldsymbol, ...) from beside itself, so the whole es5/ directory is needed.
-    ("mathjax/es5", "mathjax"),
+    # MathJax 4: tex-mml-chtml.js loads any TeX extension it autoloads (boldsymbol, ...), the accessibility tools
+    # the context menu turns on (a11y/, sre/ with the speech worker and its rule files) and the SVG renderer the
+    # menu offers from beside itself, so the whole package is needed.
+    ("mathjax", "mathjax"),
+    # and its font, New Computer Modern, which it looks for beside itself (_config.yml: loader.paths.fonts): the
+    # parts the HTML and SVG renderers load in a browser (characters beyond the basic ones, the woff2 fonts),
+    # not the package's copies for node (cjs/, mjs/)
+    ("@mathjax/mathjax-newcm-font/chtml.js", "mathjax-newcm-font/chtml.js"),
+    ("@mathjax/mathjax-newcm-font/chtml", "mathjax-newcm-font/chtml"),
+    ("@mathjax/mathjax-newcm-font/svg.js", "mathjax-newcm-font/svg.js"),
+    ("@mathjax/mathjax-newcm-font/svg", "mathjax-newcm-font/svg"),
     ("requirejs/require.js", "requirejs/require.js"),
     # embed-amd.js with the font files its CSS refers to (source maps are left out: EXCLUDE)
     ("@jupyter-widgets/html-manager/dist", "html-manager"),

@@ -12,9 +12,10 @@ result in a browser.
   to reach WCAG AA contrast, keeps display equations inside the text column (a wide one scrolls in its own
   box, never the page, and fades out where it is cut), gives the header's controls a visible keyboard focus,
   narrows the boxes' margins on phones, and lets figures grow to their natural size (on phones a figure
-  shows its phone layout, ``phone_figures.py``; one without keeps at least 60% of its size and scrolls). ``static/book_html.js``
-  opens a figure at full size on a click, gives a formula cut by its box the Tab stop the keyboard needs
-  to scroll it (MathJax keeps the others out of the Tab order, ``_config.yml``), and keeps raw TeX and
+  shows its phone layout, ``phone_figures.py``; one without keeps at least 60% of its size and scrolls).
+  ``static/book_html.js`` opens a figure at full size on a click, has MathJax break the display formulas again
+  when the window's width changes, gives a formula cut by its box the Tab stop the keyboard needs to scroll it
+  (MathJax keeps the others out of the Tab order, ``_config.yml``), and keeps raw TeX and
   button labels out of the search's snippets. On phones, code names in tables are not broken mid-word.
 * Every page's footer links the PDF edition, ``gmmlab-book.pdf`` at the site's root, where ``make pdf`` copies
   it from ``_build/latex``.

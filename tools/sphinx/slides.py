@@ -291,9 +291,13 @@ REVEAL_CONFIG = {
     "center": False, "transition": "none",
     # the handout: one PDF page per slide, notes left out
     "pdfMaxPagesPerSlide": 1, "pdfSeparateFragments": False, "showNotes": False,
+    # MathJax 4 with its font from beside it (loader.paths.fonts), and the book's accessibility settings
+    # (_config.yml: hidden MathML for screen readers; speech and Braille only when the reader turns them on)
     "mathjax3": {"mathjax": f"{VENDOR}/mathjax/tex-mml-chtml.js",
+                 "loader": {"paths": {"fonts": "[mathjax]/.."}},
                  "tex": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]]},
-                 "options": {"menuOptions": {"settings": {"inTabOrder": False}}}},
+                 "options": {"menuOptions": {"settings": {"inTabOrder": False, "assistiveMml": True, "enrich": False,
+                                                          "speech": False, "braille": False}}}},
 }
 
 PAGE = """<!DOCTYPE html>

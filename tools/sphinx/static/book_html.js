@@ -23,40 +23,81 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
+// MathJax breaks a display formula wider than its column into lines (_config.yml: output.displayOverflow) when it
+// typesets it, at the column's width then. When the window's width changes (a phone turned, a window widened),
+// the formulas are typeset again from their measuring step, so that they are broken for the new width: once
+// the resizing has stopped for a moment (a window dragged wider fires many resize events), and one typesetting
+// after another.
+//
 // Formulas are out of the Tab order (_config.yml: MathJax's menu setting inTabOrder), except a formula that is
-// cut and scrolls in its box: the keyboard needs a stop there to scroll it (WCAG 2.1.1). Which formulas scroll
-// depends on the width of the window, so this is redone when it changes. The attribute is set on MathJax's
-// container, as MathJax itself does; data-gmmlab-scroll-stop marks the ones set here. When done, the page's
-// root gets data-gmmlab-math="ready" (the browser tests wait for it).
+// still cut and scrolls in its box (one MathJax could not break, a row of an aligned block): the keyboard needs a
+// stop there to scroll it (WCAG 2.1.1). Which formulas scroll depends on the width, so this is redone after each
+// typesetting. The attribute is set on MathJax's container, as MathJax itself does; data-gmmlab-scroll-stop marks
+// the ones set here and keeps the value MathJax gave. When done, the page's root gets data-gmmlab-math="ready"
+// (the browser tests wait for it); while the formulas are typeset again for a new width, it is "resizing".
 (() => {
   if (!document.querySelector('script[src*="tex-mml-chtml"]')) return;
-  const update = () => {
+  const root = document.documentElement;
+  const updateStops = () => {
     for (const container of document.querySelectorAll("mjx-container")) {
       const scroller = container.matches("div.math > mjx-container") ? container : container.closest("span.math");
       if (!scroller) continue;
       if (scroller.scrollWidth > scroller.clientWidth) {
-        if (!container.hasAttribute("tabindex")) {
+        // MathJax 4 keeps a formula out of the Tab order with tabindex="-1" (it still takes focus on a click)
+        if (container.tabIndex < 0) {
+          container.dataset.gmmlabScrollStop = container.getAttribute("tabindex") || "";
           container.setAttribute("tabindex", "0");
-          container.dataset.gmmlabScrollStop = "";
         }
       } else if ("gmmlabScrollStop" in container.dataset) {
-        container.removeAttribute("tabindex");
+        const before = container.dataset.gmmlabScrollStop;
+        if (before) container.setAttribute("tabindex", before);
+        else container.removeAttribute("tabindex");
         delete container.dataset.gmmlabScrollStop;
       }
     }
-    document.documentElement.dataset.gmmlabMath = "ready";
+    root.dataset.gmmlabMath = "ready";
   };
-  const whenTypeset = () => {
-    // measured once MathJax's fonts are in: before, the formulas are laid out with other widths
-    if (window.MathJax && MathJax.startup && MathJax.startup.promise)
-      MathJax.startup.promise.then(() => document.fonts.ready).then(update);
-    else setTimeout(whenTypeset, 50);
+  // MathJax measures the room a display formula has with a test element it puts into the formula's div.math,
+  // which lays out its children in a row: the test element got a share of the row, as little as a few pixels,
+  // and the formulas were broken at every relation, even at 1280 px. static/book_html.css takes the test element
+  // out of the row and makes it as wide as the row less the room the equation's number takes (its width and the
+  // gap before it), which is set here, before MathJax typesets (it waits for the page to be read; this script
+  // runs before that) and again before each typesetting for a new width.
+  const reserveNumbers = () => {
+    for (const number of document.querySelectorAll("div.math > span.eqno")) {
+      const row = number.parentElement;
+      const room = number.getBoundingClientRect().width + (parseFloat(getComputedStyle(row).columnGap) || 0);
+      row.style.setProperty("--gmmlab-eqno-room", `${room}px`);
+    }
   };
-  whenTypeset();
-  let frame = 0;
+  reserveNumbers();
+  // measured once MathJax's fonts are in: before, the formulas are laid out with other widths
+  const measured = () => document.fonts.ready.then(updateStops);
+  // the window's width the formulas were last broken for (read before MathJax's first typesetting starts)
+  let width = window.innerWidth;
+  // the last typesetting, which the next one waits for: first MathJax's own, once it has loaded
+  let typeset = new Promise((resolve) => {
+    const started = () => {
+      if (window.MathJax && MathJax.startup && MathJax.startup.promise) resolve(MathJax.startup.promise.then(measured));
+      else setTimeout(started, 50);
+    };
+    started();
+  });
+  const rebreak = () => {
+    if (window.innerWidth === width) return measured();  // only the height changed: the breaks stand
+    width = window.innerWidth;
+    reserveNumbers();
+    const {STATE} = MathJax._.core.MathItem;
+    return MathJax.startup.document.rerenderPromise(STATE.METRICS).then(measured);
+  };
+  let timer = 0;
   window.addEventListener("resize", () => {
-    cancelAnimationFrame(frame);
-    frame = requestAnimationFrame(update);
+    root.dataset.gmmlabMath = "resizing";
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      // a failure is reported, and the next width typesets again
+      typeset = typeset.then(rebreak).catch((error) => { console.error(error); width = null; return measured(); });
+    }, 150);
   });
 })();
 
