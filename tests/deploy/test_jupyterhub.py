@@ -694,7 +694,9 @@ def test_a_class_runs_an_assignment_on_the_hub(hub):
     # -- limits: a memory hog, a big file and a process left behind, in a student's server
     [(hog, hog_log), (big, big_log), (nohup, _), (running, _)] = h.terminal(
         carol, "python -c 'bytearray(3 * 2**30)'", "head -c 20M /dev/zero > big",
-        "setsid nohup sleep 100000 > /dev/null 2>&1 < /dev/null &", "pgrep -u $USER -x sleep")
+        "setsid nohup sleep 100000 > /dev/null 2>&1 < /dev/null &",
+        # waits until the background process is sleep itself (it starts as setsid, then nohup), up to WAIT
+        "until pgrep -u $USER -xf 'sleep 100000'; do sleep 0.1; done")
     assert hog != 0 and "MemoryError" in hog_log, hog_log
     assert big != 0 and (Path(pwd.getpwnam(carol).pw_dir) / "big").stat().st_size == 10 * 2**20, big_log
     assert nohup == 0 and running == 0
